@@ -1,0 +1,96 @@
+"""Composite functions: algebra over primitives, with no derivative rules of their own."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from .core import shape_of, value
+from .elementwise import neg
+from .linalg import transpose
+from .nn import softmax_cross_entropy
+from .reductions import max as max_
+from .reductions import mean
+from .reductions import sum as sum_
+from .shape import concatenate as concatenate_primitive
+from .shape import reshape
+from .shape import stack as stack_primitive
+
+
+def matrix_transpose(x: Any) -> Any:
+    """Swap the last two axes (NumPy's ``.mT``): the transpose of each matrix in a batch."""
+    ndim = len(shape_of(x))
+    if ndim < 2:
+        raise ValueError(f"matrix_transpose: needs at least 2 dimensions, got shape {shape_of(x)}")
+    return transpose(x, axes=tuple(range(ndim - 2)) + (ndim - 1, ndim - 2))
+
+
+def swapaxes(x: Any, axis1: int, axis2: int) -> Any:
+    axes = list(range(len(shape_of(x))))
+    axes[axis1], axes[axis2] = axes[axis2], axes[axis1]
+    return transpose(x, axes=tuple(axes))
+
+
+def expand_dims(x: Any, axis: int) -> Any:
+    return reshape(x, shape=np.expand_dims(np.empty(shape_of(x), dtype=bool), axis).shape)
+
+
+def squeeze(x: Any, axis: Any = None) -> Any:
+    return reshape(x, shape=np.squeeze(np.empty(shape_of(x), dtype=bool), axis).shape)
+
+
+def min(x: Any, axis: Any = None, keepdims: bool = False) -> Any:  # noqa: A001
+    """min x = −max(−x): the gradient goes to the smallest entry (ties split evenly)."""
+    return neg(max_(neg(x), axis=axis, keepdims=keepdims))
+
+
+def concatenate(xs: Any, axis: int = 0) -> Any:
+    """Join a sequence of arrays along an existing axis (NumPy's signature)."""
+    return concatenate_primitive(*xs, axis=axis)
+
+
+def stack(xs: Any, axis: int = 0) -> Any:
+    """Join a sequence of arrays along a new axis (NumPy's signature)."""
+    return stack_primitive(*xs, axis=axis)
+
+
+def one_hot(labels: Any, num_classes: int, dtype: Any = np.float64) -> np.ndarray:
+    """Integer class labels (any shape) to one-hot rows of length ``num_classes``."""
+    labels = np.asarray(value(labels))
+    if not np.issubdtype(labels.dtype, np.integer):
+        raise TypeError(f"one_hot: labels must be integers, got dtype {labels.dtype}")
+    if labels.size and (labels.min() < 0 or labels.max() >= num_classes):
+        raise ValueError(
+            f"one_hot: labels must lie in [0, {num_classes}), got values from {labels.min()} "
+            f"to {labels.max()}"
+        )
+    return np.eye(num_classes, dtype=dtype)[labels]
+
+
+def cross_entropy(logits: Any, targets: Any, axis: int = -1, reduction: str = "mean") -> Any:
+    """Cross-entropy from logits, stable by construction (log-sum-exp inside).
+
+    ``targets`` are integer class labels (shape of ``logits`` without ``axis``) or
+    probabilities (shape of ``logits``).  ``reduction``: ``"mean"`` over examples (default),
+    ``"sum"``, or ``"none"`` for one loss per example.
+    """
+    z_shape = shape_of(logits)
+    target_values = value(targets)
+    if np.issubdtype(np.asarray(target_values).dtype, np.integer):
+        targets = one_hot(target_values, z_shape[axis], dtype=value(logits).dtype)
+        targets = np.moveaxis(targets, -1, axis)
+    if shape_of(targets) != z_shape:
+        raise ValueError(
+            f"cross_entropy: targets of shape {shape_of(targets)} do not match logits of shape "
+            f"{z_shape}; give integer labels of shape {z_shape[:axis % len(z_shape)]} or "
+            f"probabilities of shape {z_shape}"
+        )
+    losses = softmax_cross_entropy(logits, targets, axis=axis)
+    if reduction == "none":
+        return losses
+    if reduction == "sum":
+        return sum_(losses)
+    if reduction == "mean":
+        return mean(losses)
+    raise ValueError(f"cross_entropy: reduction must be 'mean', 'sum' or 'none', got {reduction!r}")

@@ -1,0 +1,143 @@
+"""The row type of the primitive table, the table itself, and the helpers every rule shares.
+
+Vocabulary of a rule (as in PyTorch's ``derivatives.yaml``):
+
+- ``vjp[i](g, out, *inputs, **params)`` returns ``gᵀ ∂out/∂inputs[i]`` shaped like ``inputs[i]``;
+- ``jvp[i](t, out, *inputs, **params)`` returns ``∂out/∂inputs[i] · t`` (``t`` shaped like
+  ``inputs[i]``; the forward sweep broadcasts the result to ``out``'s shape);
+- ``g`` is the gradient flowing in, ``t`` a tangent, ``out`` the primitive's own result.
+
+A rule is written with operators, array methods (``.sum``, ``.reshape``, ``.mT``) and other
+primitives, so the same rule runs on NumPy arrays (the fast path) and on Tensors (recorded,
+when the backward pass must itself be differentiated): calling a primitive on arrays only
+returns an array and records nothing.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import numpy as np
+
+from ..tensor import Tensor, record
+from .notation import Notation
+
+Rule = Callable[..., Any]
+ErrorHint = Callable[[Sequence[Any], dict], str]
+
+#: The table: every differentiable operation matgrad knows, by name.
+TABLE: dict[str, Primitive] = {}
+
+
+class Primitive:
+    """One row of the table: forward, a VJP and a JVP per input, and the rule's notation."""
+
+    __slots__ = ("name", "forward", "vjp", "jvp", "notation", "error_hint", "__weakref__")
+
+    def __init__(
+        self,
+        name: str,
+        forward: Callable[..., Any],
+        vjp: Sequence[Rule | None] | Rule,
+        jvp: Sequence[Rule | None] | Rule | str,
+        notation: Notation,
+        error_hint: ErrorHint | None = None,
+    ) -> None:
+        self.name = name
+        self.forward = forward
+        self.vjp = _rules(vjp)
+        self.jvp = _rules(jvp, linear_of=self if jvp == "linear" else None)
+        self.notation = notation
+        self.error_hint = error_hint
+
+    def __call__(self, *args: Any, **params: Any) -> Any:
+        for arg in args:
+            if type(arg) is Tensor:
+                return record(self, args, params)
+        return self.run(args, params)
+
+    def run(self, values: Sequence[Any], params: dict) -> Any:
+        """The forward computation on raw values, with a clear error on bad input."""
+        try:
+            return self.forward(*values, **params)
+        except (ValueError, TypeError, IndexError) as error:
+            raise _input_error(self, values, params, error) from error
+
+    def __repr__(self) -> str:
+        return f"<primitive {self.name}>"
+
+
+def register(*primitives: Primitive) -> None:
+    """Add rows to the table, refusing a second primitive under a name already taken."""
+    for prim in primitives:
+        if prim.name in TABLE:
+            raise ValueError(f"register: a primitive named {prim.name!r} is already in the table")
+        TABLE[prim.name] = prim
+
+
+class _VariadicRules:
+    """The rules of a primitive with any number of inputs: ``rule(i, g, out, *xs)``."""
+
+    __slots__ = ("rule",)
+
+    def __init__(self, rule: Rule) -> None:
+        self.rule = rule
+
+    @functools.lru_cache(maxsize=None)  # noqa: B019  (a handful of rows, kept for the process)
+    def __getitem__(self, argnum: int) -> Rule:
+        return functools.partial(self.rule, argnum)
+
+
+class _LinearRules:
+    """JVP of a primitive that is linear in each input: apply it to the tangent itself."""
+
+    __slots__ = ("prim",)
+
+    def __init__(self, prim: Primitive) -> None:
+        self.prim = prim
+
+    @functools.lru_cache(maxsize=None)  # noqa: B019
+    def __getitem__(self, argnum: int) -> Rule:
+        def linear_jvp(t: Any, out: Any, *inputs: Any, **params: Any) -> Any:
+            return self.prim(*inputs[:argnum], t, *inputs[argnum + 1 :], **params)
+
+        return linear_jvp
+
+
+def _rules(spec: Any, linear_of: Primitive | None = None) -> Any:
+    if linear_of is not None:
+        return _LinearRules(linear_of)
+    if callable(spec):
+        return _VariadicRules(spec)
+    return tuple(spec)
+
+
+def value(x: Any) -> Any:
+    """The raw array of a Tensor, or a constant unchanged: for masks and other constants."""
+    return x.data if type(x) is Tensor else x
+
+
+def unbroadcast(g: Any, shape: tuple[int, ...]) -> Any:
+    """Sum a gradient over the axes NumPy broadcast, so that it has ``shape`` again."""
+    if g.shape == shape:
+        return g
+    lead = g.ndim - len(shape)
+    axes = tuple(range(lead)) + tuple(
+        lead + i for i, n in enumerate(shape) if n == 1 and g.shape[lead + i] != 1
+    )
+    if axes:
+        g = g.sum(axis=axes)
+    return g.reshape(shape)
+
+
+def shape_of(x: Any) -> tuple[int, ...]:
+    return np.shape(value(x))
+
+
+def _input_error(prim: Primitive, values: Sequence[Any], params: dict, error: Exception) -> Exception:
+    shapes = ", ".join(str(np.shape(v)) for v in values)
+    hint = prim.error_hint(values, params) if prim.error_hint else str(error)
+    message = f"{prim.name}: {hint} (input shapes: {shapes})"
+    return type(error)(message) if isinstance(error, (ValueError, IndexError)) else ValueError(message)

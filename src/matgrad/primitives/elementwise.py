@@ -1,0 +1,271 @@
+"""Elementwise primitives: each output entry depends on the same entry of each input.
+
+Their Jacobians are diagonal, so every VJP here is a Hadamard product ``g ⊙ f'(x)``; binary
+rules sum the broadcast axes back with the shared :func:`unbroadcast`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from .core import Primitive, register, unbroadcast, value
+from .notation import elementwise
+
+
+def broadcast_hint(values: Sequence[Any], params: dict) -> str:
+    """Name the axis on which two shapes fail to broadcast."""
+    shapes = [np.shape(v) for v in values]
+    width = max(len(s) for s in shapes)
+    padded = [(1,) * (width - len(s)) + tuple(s) for s in shapes]
+    for axis in range(width):
+        sizes = {s[axis] for s in padded} - {1}
+        if len(sizes) > 1:
+            listed = " vs ".join(str(s[axis]) for s in padded)
+            return (
+                f"shapes {' and '.join(map(str, shapes))} do not broadcast: axis {axis - width} "
+                f"has sizes {listed}; sizes must match or be 1. Hint: reshape one input, "
+                f"e.g. a column b.reshape(-1, 1) or a row b.reshape(1, -1)"
+            )
+    return "inputs do not broadcast"
+
+
+def _binary(name: str, forward: Any, vjp: Any, jvp: Any, notation: Any) -> Primitive:
+    return Primitive(name, forward, vjp, jvp, notation, error_hint=broadcast_hint)
+
+
+add = _binary(
+    "add",
+    np.add,
+    vjp=[lambda g, out, x, y: unbroadcast(g, x.shape), lambda g, out, x, y: unbroadcast(g, y.shape)],
+    jvp=[lambda t, out, x, y: t, lambda t, out, x, y: t],
+    notation=elementwise("{0} + {1}", ("1", "1")),
+)
+sub = _binary(
+    "sub",
+    np.subtract,
+    vjp=[lambda g, out, x, y: unbroadcast(g, x.shape), lambda g, out, x, y: unbroadcast(-g, y.shape)],
+    jvp=[lambda t, out, x, y: t, lambda t, out, x, y: -t],
+    notation=elementwise("{0} − {1}", ("1", "-1")),
+)
+mul = _binary(
+    "mul",
+    np.multiply,
+    vjp=[
+        lambda g, out, x, y: unbroadcast(g * y, x.shape),
+        lambda g, out, x, y: unbroadcast(g * x, y.shape),
+    ],
+    jvp="linear",
+    notation=elementwise("{0} ⊙ {1}", ("{1}", "{0}")),
+)
+div = _binary(
+    "div",
+    np.divide,
+    vjp=[
+        lambda g, out, x, y: unbroadcast(g / y, x.shape),
+        lambda g, out, x, y: unbroadcast(-g * out / y, y.shape),
+    ],
+    jvp=[lambda t, out, x, y: t / y, lambda t, out, x, y: -t * out / y],
+    notation=elementwise("{0} ⊘ {1}", ("1 ⊘ {1}", "−{out} ⊘ {1}")),
+)
+
+
+def _log_base(x: Any) -> Any:
+    """log x where x > 0 and 0 elsewhere: ∂(xʸ)/∂y = xʸ log x, taken as 0 where x ≤ 0."""
+    return log(where(value(x) > 0, x, 1.0))
+
+
+power = _binary(
+    "power",
+    np.power,
+    vjp=[
+        lambda g, out, x, y: unbroadcast(g * y * x ** (y - 1), x.shape),
+        lambda g, out, x, y: unbroadcast(g * out * _log_base(x), y.shape),
+    ],
+    jvp=[lambda t, out, x, y: t * y * x ** (y - 1), lambda t, out, x, y: t * out * _log_base(x)],
+    notation=elementwise("{0}^{1}", ("{1} {0}^({1}−1)", "{out} ⊙ log {0}")),
+)
+neg = Primitive(
+    "neg", np.negative, vjp=[lambda g, out, x: -g], jvp="linear", notation=elementwise("−{0}", ("-1",))
+)
+exp = Primitive(
+    "exp",
+    np.exp,
+    vjp=[lambda g, out, x: g * out],
+    jvp=[lambda t, out, x: t * out],
+    notation=elementwise("exp({0})", ("exp({0})",)),
+)
+log = Primitive(
+    "log",
+    np.log,
+    vjp=[lambda g, out, x: g / x],
+    jvp=[lambda t, out, x: t / x],
+    notation=elementwise("log({0})", ("1 ⊘ {0}",)),
+)
+sqrt = Primitive(
+    "sqrt",
+    np.sqrt,
+    vjp=[lambda g, out, x: g / (2 * out)],
+    jvp=[lambda t, out, x: t / (2 * out)],
+    notation=elementwise("√{0}", ("1 ⊘ (2√{0})",)),
+)
+absolute = Primitive(
+    "absolute",
+    np.abs,
+    vjp=[lambda g, out, x: g * np.sign(value(x))],
+    jvp=[lambda t, out, x: t * np.sign(value(x))],
+    notation=elementwise("|{0}|", ("sign({0})",)),
+)
+
+
+def _share(x: Any, y: Any, out: Any, wins: Any) -> np.ndarray:
+    """1 where x wins, ½ on a tie (the gradient is split evenly), 0 where y wins."""
+    xv, yv = value(x), value(y)
+    return np.where(xv == yv, 0.5, wins(xv, yv)).astype(value(out).dtype)
+
+
+def _extremum(name: str, forward: Any, wins: Any, symbol: str) -> Primitive:
+    def share_x(out: Any, x: Any, y: Any) -> np.ndarray:
+        return _share(x, y, out, wins)
+
+    def share_y(out: Any, x: Any, y: Any) -> np.ndarray:
+        return _share(y, x, out, wins)
+
+    return _binary(
+        name,
+        forward,
+        vjp=[
+            lambda g, out, x, y: unbroadcast(g * share_x(out, x, y), x.shape),
+            lambda g, out, x, y: unbroadcast(g * share_y(out, x, y), y.shape),
+        ],
+        jvp=[lambda t, out, x, y: t * share_x(out, x, y), lambda t, out, x, y: t * share_y(out, x, y)],
+        notation=elementwise(
+            f"{symbol}({{0}}, {{1}})",
+            (f"𝟙[{{0}} {wins.__doc__} {{1}}]", f"𝟙[{{1}} {wins.__doc__} {{0}}]"),
+            why="elementwise: the gradient goes to the input that was selected (split ½/½ on a tie)",
+        ),
+    )
+
+
+def _greater(a: Any, b: Any) -> Any:
+    """>"""
+    return a > b
+
+
+def _less(a: Any, b: Any) -> Any:
+    """<"""
+    return a < b
+
+
+maximum = _extremum("maximum", np.maximum, _greater, "max")
+minimum = _extremum("minimum", np.minimum, _less, "min")
+
+
+def _masked(mask: Any, g: Any, other: bool) -> Any:
+    return where(mask, 0.0, g) if other else where(mask, g, 0.0)
+
+
+where = Primitive(
+    "where",
+    np.where,
+    vjp=[
+        None,  # the condition is a constant
+        lambda g, out, c, x, y: unbroadcast(_masked(value(c), g, False), x.shape),
+        lambda g, out, c, x, y: unbroadcast(_masked(value(c), g, True), y.shape),
+    ],
+    jvp=[None, lambda t, out, c, x, y: _masked(value(c), t, False), lambda t, out, c, x, y: _masked(value(c), t, True)],
+    notation=elementwise(
+        "where({0}, {1}, {2})",
+        ("0", "𝟙[{0}]", "𝟙[¬{0}]"),
+        why="elementwise selection: the gradient flows to the branch that was taken",
+    ),
+    error_hint=broadcast_hint,
+)
+
+
+def _inside(x: Any, lo: Any, hi: Any) -> np.ndarray:
+    xv = value(x)
+    mask = np.ones(xv.shape, dtype=bool)
+    if lo is not None:
+        mask &= xv >= lo
+    if hi is not None:
+        mask &= xv <= hi
+    return mask
+
+
+clip = Primitive(
+    "clip",
+    lambda x, lo=None, hi=None: np.clip(x, lo, hi),
+    vjp=[lambda g, out, x, lo=None, hi=None: g * _inside(x, lo, hi)],
+    jvp=[lambda t, out, x, lo=None, hi=None: t * _inside(x, lo, hi)],
+    notation=elementwise("clip({0}, lo, hi)", ("𝟙[lo ≤ {0} ≤ hi]",)),
+)
+
+
+def stable_sigmoid(x: np.ndarray) -> np.ndarray:
+    """σ(x) = 1/(1+e⁻ˣ) computed from e^{-|x|} ≤ 1, so it never overflows."""
+    e = np.exp(-np.abs(x))
+    return np.where(x >= 0, 1, e) / (1 + e)
+
+
+sigmoid = Primitive(
+    "sigmoid",
+    stable_sigmoid,
+    vjp=[lambda g, out, x: g * out * (1 - out)],  # σ' from the saved output
+    jvp=[lambda t, out, x: t * out * (1 - out)],
+    notation=elementwise("σ({0})", ("σ'({0})",)),
+)
+tanh = Primitive(
+    "tanh",
+    np.tanh,
+    vjp=[lambda g, out, x: g * (1 - out * out)],
+    jvp=[lambda t, out, x: t * (1 - out * out)],
+    notation=elementwise("tanh({0})", ("(1 − tanh²({0}))",)),
+)
+relu = Primitive(
+    "relu",
+    lambda x: np.maximum(x, 0),
+    vjp=[lambda g, out, x: g * (value(x) > 0)],  # derivative taken as 0 at x = 0
+    jvp=[lambda t, out, x: t * (value(x) > 0)],
+    notation=elementwise("relu({0})", ("𝟙[{0} > 0]",)),
+)
+
+
+def _leaky_slope(x: Any, slope: float) -> np.ndarray:
+    xv = value(x)
+    return np.where(xv > 0, xv.dtype.type(1), xv.dtype.type(slope))
+
+
+leaky_relu = Primitive(
+    "leaky_relu",
+    lambda x, slope=0.01: np.where(x > 0, x, x * slope),
+    vjp=[lambda g, out, x, slope=0.01: g * _leaky_slope(x, slope)],
+    jvp=[lambda t, out, x, slope=0.01: t * _leaky_slope(x, slope)],
+    notation=elementwise("leaky_relu({0})", ("(𝟙[{0} > 0] + α 𝟙[{0} ≤ 0])",)),
+)
+softplus = Primitive(
+    "softplus",
+    lambda x: np.logaddexp(0, x),
+    vjp=[lambda g, out, x: g * sigmoid(x)],
+    jvp=[lambda t, out, x: t * sigmoid(x)],
+    notation=elementwise("log(1 + exp({0}))", ("σ({0})",)),
+)
+astype = Primitive(
+    "astype",
+    lambda x, dtype: x.astype(dtype),
+    vjp=[lambda g, out, x, dtype: astype(g, dtype=x.dtype)],
+    jvp=[lambda t, out, x, dtype: astype(t, dtype=dtype)],
+    notation=elementwise("{0}", ("1",), why="a change of precision: the Jacobian is the identity"),
+)
+identity = Primitive(
+    "identity",
+    lambda x: x,
+    vjp=[lambda g, out, x: g],
+    jvp="linear",
+    notation=elementwise("{0}", ("1",), why="the identity map: the gradient passes unchanged"),
+)
+
+register(add, sub, mul, div, power, neg, exp, log, sqrt, absolute, maximum, minimum, where, clip)
+register(sigmoid, tanh, relu, leaky_relu, softplus, astype, identity)

@@ -1,0 +1,118 @@
+"""Linear algebra: matmul (every NumPy matmul shape) and transpose.
+
+For ``C = A B`` the VJPs are two matrix products, ``Ḡ Bᵀ`` and ``Aᵀ Ḡ`` (seed 002's
+``g : dW h = g hᵀ : dW``); a vector operand turns one of them into an outer product, and
+batch axes that were broadcast are summed back by :func:`unbroadcast`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from .core import Primitive, register, unbroadcast
+from .notation import custom
+
+
+def _expand_last(g: Any) -> Any:
+    return g.reshape(g.shape + (1,))
+
+
+def _expand_second_last(g: Any) -> Any:
+    return g.reshape(g.shape[:-1] + (1,) + g.shape[-1:])
+
+
+def matmul_vjp_a(g: Any, out: Any, a: Any, b: Any) -> Any:
+    """∂ℓ/∂A = Ḡ Bᵀ (an outer product g bᵀ when b is a vector)."""
+    if a.ndim >= 2 and b.ndim >= 2:
+        return unbroadcast(g @ b.mT, a.shape)
+    if b.ndim == 1:  # out = A b drops A's last axis: ∂ℓ/∂A = g bᵀ
+        return unbroadcast(_expand_last(g) * b, a.shape)
+    # a is a vector: out = a B drops B's second-to-last axis, so g gains it back
+    return unbroadcast((_expand_second_last(g) @ b.mT).reshape(g.shape[:-1] + a.shape), a.shape)
+
+
+def matmul_vjp_b(g: Any, out: Any, a: Any, b: Any) -> Any:
+    """∂ℓ/∂B = Aᵀ Ḡ (an outer product a gᵀ when a is a vector)."""
+    if a.ndim >= 2 and b.ndim >= 2:
+        return unbroadcast(a.mT @ g, b.shape)
+    if a.ndim == 1:  # out = a B drops B's second-to-last axis: ∂ℓ/∂B = a gᵀ
+        if b.ndim == 1:
+            return g * a
+        return unbroadcast(_expand_last(a) * _expand_second_last(g), b.shape)
+    # b is a vector: out = A b drops the last axis
+    return unbroadcast((a.mT @ _expand_last(g)).reshape(g.shape[:-1] + b.shape), b.shape)
+
+
+def matmul_hint(values: Sequence[Any], params: dict) -> str:
+    """Say which dimensions disagree and whether a transpose of either operand would fix it."""
+    a_shape, b_shape = (np.shape(v) for v in values)
+    if len(a_shape) == 0 or len(b_shape) == 0:
+        return "matmul does not take scalars; use * for scaling"
+    inner_a = a_shape[-1]
+    inner_b = b_shape[-2] if len(b_shape) >= 2 else b_shape[0]
+    if inner_a != inner_b:
+        fixes = []
+        if len(a_shape) >= 2 and a_shape[-2] == inner_b:
+            fixes.append("a.T @ b")
+        if len(b_shape) >= 2 and b_shape[-1] == inner_a:
+            fixes.append("a @ b.T")
+        if len(a_shape) >= 2 and len(b_shape) >= 2 and a_shape[-2] == b_shape[-1]:
+            fixes.append("b @ a")
+        fix = f"; {' or '.join(fixes)} would match" if fixes else "; no transpose of either fixes it"
+        return (
+            f"inner dimensions disagree: a {a_shape} has {inner_a} columns but b {b_shape} has "
+            f"{inner_b} rows (a's last axis must equal b's second-to-last){fix}"
+        )
+    return f"batch dimensions {a_shape[:-2]} and {b_shape[:-2]} do not broadcast"
+
+
+matmul = Primitive(
+    "matmul",
+    np.matmul,
+    vjp=[matmul_vjp_a, matmul_vjp_b],
+    jvp="linear",  # bilinear: dA B and A dB
+    notation=custom(
+        "{0} {1}",
+        jacobian=("{g} {1}ᵀ", "{0}ᵀ {g}"),
+        index=(
+            "Σ_ij [{g}]_ij ∂[{0}{1}]_ij/∂[{0}]_kl = Σ_ij [{g}]_ij δ_ik [{1}]_lj = Σ_j [{g}]_kj [{1}]_lj",
+            "Σ_ij [{g}]_ij ∂[{0}{1}]_ij/∂[{1}]_kl = Σ_ij [{g}]_ij [{0}]_ik δ_jl = Σ_i [{0}]_ik [{g}]_il",
+        ),
+        differential=(
+            "{g} : (d{0}) {1} = {g} {1}ᵀ : d{0}",
+            "{g} : {0} (d{1}) = {0}ᵀ {g} : d{1}",
+        ),
+        product=("matrix", "matrix"),
+        why=(
+            "a matrix product is linear in each factor; moving the other factor across the "
+            "Frobenius product (A : BC = BᵀA : C = ACᵀ : B) transposes it. With a single column "
+            "or row, the product is an outer product; over a batch, a sum of outer products"
+        ),
+    ),
+    error_hint=matmul_hint,
+)
+
+
+def _inverse_axes(axes: Any) -> Any:
+    return None if axes is None else tuple(np.argsort(axes))
+
+
+transpose = Primitive(
+    "transpose",
+    lambda x, axes=None: np.transpose(x, axes),
+    vjp=[lambda g, out, x, axes=None: transpose(g, axes=_inverse_axes(axes))],
+    jvp="linear",
+    notation=custom(
+        "{0}ᵀ",
+        jacobian=("{g}ᵀ",),
+        index=("Σ_ij [{g}]_ij ∂[{0}]_ji/∂[{0}]_kl = Σ_ij [{g}]_ij δ_jk δ_il = [{g}]_lk",),
+        differential=("{g} : d{0}ᵀ = {g}ᵀ : d{0}",),
+        product=("transpose",),
+        why="transposing permutes entries, so the gradient is permuted back: A : Bᵀ = Aᵀ : B",
+    ),
+)
+
+register(matmul, transpose)

@@ -1,0 +1,141 @@
+"""Shape primitives: reshape, broadcast_to, indexing and its adjoint, concatenate, stack.
+
+All are linear maps that only move entries around, so each VJP moves the gradient back
+(reshape back, sum over broadcast axes, scatter into zeros, slice out).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from .core import Primitive, register, shape_of, unbroadcast, value
+from .notation import custom
+
+
+def _moves(expression: str, vjp: str, index: str, differential: str, product: str, why: str) -> Any:
+    return custom(expression, (vjp,), (index,), (differential,), (product,), why)
+
+
+reshape = Primitive(
+    "reshape",
+    lambda x, shape: np.reshape(x, shape),
+    vjp=[lambda g, out, x, shape: g.reshape(x.shape)],
+    jvp="linear",
+    notation=_moves(
+        "reshape({0})",
+        "reshape({g}, shape of {0})",
+        "[{g}]_π(k), π the reshape's map of positions",
+        "{g} : reshape(d{0}) = reshape({g}) : d{0}",
+        "reshape",
+        "a reshape keeps every entry, so the gradient is reshaped back",
+    ),
+)
+broadcast_to = Primitive(
+    "broadcast_to",
+    lambda x, shape: np.broadcast_to(x, shape),
+    vjp=[lambda g, out, x, shape: unbroadcast(g, x.shape)],
+    jvp="linear",
+    notation=_moves(
+        "broadcast({0})",
+        "Σ over the broadcast axes of {g}",
+        "Σ_j [{g}]_j ∂[{out}]_j/∂[{0}]_k = Σ_{j copies k} [{g}]_j",
+        "{g} : broadcast(d{0}) = Σ_broadcast({g}) : d{0}",
+        "sum",
+        "an entry copied to many places collects the gradient of every copy",
+    ),
+)
+
+
+def _is_basic(index: Any) -> bool:
+    """Basic indexing (ints, slices, None, Ellipsis) never selects an entry twice."""
+    parts = index if isinstance(index, tuple) else (index,)
+    return all(p is None or p is Ellipsis or isinstance(p, (int, np.integer, slice)) for p in parts)
+
+
+def _scatter_add(x: np.ndarray, index: Any, shape: tuple[int, ...]) -> np.ndarray:
+    result = np.zeros(shape, dtype=np.result_type(x))
+    if _is_basic(index):
+        result[index] = x
+    else:
+        np.add.at(result, index, x)  # integer arrays may repeat an entry: add, not assign
+    return result
+
+
+getitem = Primitive(
+    "getitem",
+    lambda x, index: x[index],
+    vjp=[lambda g, out, x, index: scatter_add(g, index=index, shape=x.shape)],
+    jvp="linear",
+    notation=_moves(
+        "{0}[index]",
+        "{g} scattered into zeros at index (repeats add)",
+        "Σ_j [{g}]_j δ_(index_j),k",
+        "{g} : d{0}[index] = scatter({g}) : d{0}",
+        "scatter",
+        "selecting entries is a 0/1 matrix S; its transpose scatters the gradient back",
+    ),
+)
+scatter_add = Primitive(
+    "scatter_add",
+    _scatter_add,
+    vjp=[lambda g, out, x, index, shape: unbroadcast(getitem(g, index=index), x.shape)],
+    jvp="linear",
+    notation=_moves(
+        "scatter({0}, index)",
+        "{g}[index]",
+        "[{g}]_(index_k)",
+        "{g} : scatter(d{0}) = {g}[index] : d{0}",
+        "gather",
+        "the adjoint of indexing: scattering is Sᵀ, so its VJP gathers with S",
+    ),
+)
+
+
+def _slab(axis: int, ndim: int, index: Any) -> tuple:
+    axis = axis % ndim
+    return (slice(None),) * axis + (index,)
+
+
+def _concat_vjp(i: int, g: Any, out: Any, *xs: Any, axis: int = 0) -> Any:
+    ax = axis % out.ndim
+    start = sum(shape_of(x)[ax] for x in xs[:i])
+    return g[_slab(ax, out.ndim, slice(start, start + shape_of(xs[i])[ax]))]
+
+
+def _zeros_beside(i: int, t: Any, xs: tuple) -> list:
+    dtype = value(t).dtype
+    return [t if j == i else np.zeros(shape_of(x), dtype) for j, x in enumerate(xs)]
+
+
+concatenate = Primitive(
+    "concatenate",
+    lambda *xs, axis=0: np.concatenate(xs, axis=axis),
+    vjp=_concat_vjp,
+    jvp=lambda i, t, out, *xs, axis=0: concatenate(*_zeros_beside(i, t, xs), axis=axis),
+    notation=_moves(
+        "[{0}, …]",
+        "the block of {g} where the input sits",
+        "[{g}]_(offset + k)",
+        "{g} : [d{0}, …] = {g}_block : d{0}",
+        "slice",
+        "each input occupies one block of the output, so it receives that block of the gradient",
+    ),
+)
+stack = Primitive(
+    "stack",
+    lambda *xs, axis=0: np.stack(xs, axis=axis),
+    vjp=lambda i, g, out, *xs, axis=0: g[_slab(axis, out.ndim, i)],
+    jvp=lambda i, t, out, *xs, axis=0: stack(*_zeros_beside(i, t, xs), axis=axis),
+    notation=_moves(
+        "stack({0}, …)",
+        "the slice of {g} where the input sits",
+        "[{g}]_(i, k)",
+        "{g} : stack(d{0}, …) = {g}_i : d{0}",
+        "slice",
+        "each input is one slice of the output, so it receives that slice of the gradient",
+    ),
+)
+
+register(reshape, broadcast_to, getitem, scatter_add, concatenate, stack)

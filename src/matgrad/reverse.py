@@ -1,0 +1,223 @@
+"""Reverse mode: the backward sweep over a recorded graph.
+
+The sweep visits nodes in reverse topological order (an iterative depth-first search, so a
+chain of any length is fine), calls ``node._prim.vjp[i](g, out, *inputs, **params)`` for every
+input that needs a gradient, and adds the gradients of nodes used more than once.  It knows
+no operation: every derivative comes from the primitive table.
+
+Two speeds, one rule: with ``create_graph=False`` rules run on raw NumPy arrays; with
+``create_graph=True`` they run on the Tensors themselves, so the backward pass is recorded and
+can be differentiated again.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from .state import STATE, enable_grad
+from .tensor import Tensor, _check_finite
+
+
+def toposort(roots: Sequence[Tensor]) -> list[Tensor]:
+    """Nodes that require grad and lead to ``roots``, each listed before the nodes it uses."""
+    order: list[Tensor] = []
+    seen: set[int] = set()
+    stack: list[tuple[Tensor, bool]] = [(root, False) for root in roots]
+    while stack:
+        node, parents_done = stack.pop()
+        if parents_done:
+            order.append(node)
+            continue
+        if id(node) in seen:
+            continue
+        seen.add(id(node))
+        stack.append((node, True))
+        if node._prim is None:
+            continue
+        if node._parents is None:
+            raise RuntimeError(
+                f"backward: the graph through {node._prim.name} was freed by an earlier backward "
+                f"pass; call backward(retain_graph=True) the first time to go through it twice"
+            )
+        for parent in node._parents:
+            if type(parent) is Tensor and parent.requires_grad and id(parent) not in seen:
+                stack.append((parent, False))
+    order.reverse()
+    return order
+
+
+def backward(
+    root: Tensor, gradient: Any = None, retain_graph: bool | None = None, create_graph: bool = False
+) -> None:
+    """Accumulate ``∂root/∂leaf`` (times ``gradient``) into ``.grad`` of every leaf needing it."""
+    seed = _seed(root, gradient, create_graph)
+    leaves: dict[int, Tensor] = {}
+    grads = _sweep([root], [seed], create_graph, leaves=leaves)
+    if not (create_graph if retain_graph is None else retain_graph):
+        free_graph([root])
+    delivered: set[int] = set()
+    for key, leaf in leaves.items():
+        g = grads.get(key)
+        if g is not None:
+            _accumulate_leaf_grad(leaf, g, delivered)
+
+
+def grad_of(
+    outputs: Sequence[Tensor],
+    inputs: Sequence[Tensor],
+    grad_outputs: Sequence[Any],
+    create_graph: bool = False,
+    retain_graph: bool | None = None,
+) -> list[Any]:
+    """Gradients of ``Σ ⟨grad_outputs, outputs⟩`` w.r.t. ``inputs`` (any nodes), not into ``.grad``.
+
+    An input the outputs do not depend on gets zeros.  This is the functional core of
+    :mod:`matgrad.transforms`.
+    """
+    targets = {id(x): x for x in inputs}
+    live = [(out, g) for out, g in zip(outputs, grad_outputs) if out.requires_grad]
+    grads = (
+        _sweep([o for o, _ in live], [g for _, g in live], create_graph, targets=targets)
+        if live
+        else {}
+    )
+    if not (create_graph if retain_graph is None else retain_graph):
+        free_graph([o for o, _ in live])
+    results = []
+    for x in inputs:
+        g = grads.get(id(x))
+        results.append(_zeros_like(x, create_graph) if g is None else g)
+    return results
+
+
+def free_graph(roots: Sequence[Tensor]) -> None:
+    """Drop the references a graph holds, so that its intermediate arrays can be freed."""
+    for node in toposort(roots):
+        if node._prim is not None:
+            node._parents = None
+            node._params = None
+
+
+def _sweep(
+    roots: Sequence[Tensor],
+    seeds: Sequence[Any],
+    create_graph: bool,
+    leaves: dict[int, Tensor] | None = None,
+    targets: dict[int, Tensor] | None = None,
+) -> dict[int, Any]:
+    """Propagate ``seeds`` from ``roots``; return the gradients reaching leaves or targets."""
+    order = toposort(roots)
+    relevant = _leading_to(order, targets) if targets is not None else None
+    grads: dict[int, Any] = {}
+    for root, seed in zip(roots, seeds):
+        _add(grads, id(root), seed)
+    delivered: dict[int, Any] = {}
+    with enable_grad() if create_graph else contextlib.nullcontext():
+        for node in order:
+            key = id(node)
+            g = grads.pop(key, None)
+            if g is None:
+                continue
+            if node._prim is None:
+                if leaves is not None:
+                    leaves[key] = node
+                delivered[key] = g
+                continue
+            if targets is not None and key in targets:
+                delivered[key] = g
+            _propagate(node, g, grads, create_graph, relevant)
+    return delivered
+
+
+def _propagate(
+    node: Tensor, g: Any, grads: dict[int, Any], create_graph: bool, relevant: set[int] | None
+) -> None:
+    prim = node._prim
+    parents = node._parents
+    params = node._params
+    if create_graph:
+        out, args = node, parents
+    else:
+        out = node.data
+        args = tuple(p.data if type(p) is Tensor else p for p in parents)
+    for i, parent in enumerate(parents):
+        if type(parent) is not Tensor or not parent.requires_grad:
+            continue
+        if relevant is not None and id(parent) not in relevant:
+            continue
+        rule = prim.vjp[i]
+        if rule is None:
+            raise TypeError(
+                f"backward: {prim.name} has no derivative with respect to its argument {i}, "
+                f"which requires grad; pass it as a constant (detach it)"
+            )
+        gi = rule(g, out, *args, **params)
+        if STATE.anomaly:
+            _check_finite(gi.data if type(gi) is Tensor else gi, f"backward of {prim.name} (input {i})")
+        _add(grads, id(parent), gi)
+
+
+def _add(grads: dict[int, Any], key: int, g: Any) -> None:
+    previous = grads.get(key)
+    grads[key] = g if previous is None else previous + g
+
+
+def _leading_to(order: list[Tensor], targets: dict[int, Tensor]) -> set[int]:
+    """Ids of the nodes from which some target can be reached (the only ones worth a VJP)."""
+    relevant = set(targets)
+    for node in reversed(order):  # producers first
+        if node._prim is not None and id(node) not in relevant:
+            for parent in node._parents:
+                if type(parent) is Tensor and id(parent) in relevant:
+                    relevant.add(id(node))
+                    break
+    return relevant
+
+
+def _seed(root: Tensor, gradient: Any, create_graph: bool) -> Any:
+    if not root.requires_grad:
+        raise RuntimeError(
+            "backward: this tensor does not require grad: none of the tensors it was computed "
+            "from has requires_grad=True, or it was computed under no_grad()"
+        )
+    if gradient is None:
+        if root.size != 1:
+            raise RuntimeError(
+                f"backward: the output has shape {root.shape}, not a scalar; pass the seed "
+                f"gradient explicitly, e.g. backward(np.ones({root.shape})) for the sum of its "
+                f"entries, or reduce it first with .sum() or .mean()"
+            )
+        seed = np.ones(root.shape, dtype=root.dtype)
+    else:
+        seed = gradient if type(gradient) is Tensor and create_graph else np.asarray(
+            gradient.data if type(gradient) is Tensor else gradient, dtype=root.dtype
+        )
+        if seed.shape != root.shape:
+            raise ValueError(
+                f"backward: the seed gradient has shape {seed.shape} but the output has shape "
+                f"{root.shape}; they must match"
+            )
+    return Tensor(seed) if create_graph and type(seed) is not Tensor else seed
+
+
+def _accumulate_leaf_grad(leaf: Tensor, g: Any, delivered: set[int]) -> None:
+    if type(g) is Tensor:
+        if g.dtype != leaf.dtype:
+            g = g.astype(leaf.dtype)
+        leaf.grad = g if leaf.grad is None else leaf.grad + g
+        return
+    if g.dtype != leaf.dtype:
+        g = g.astype(leaf.dtype)
+    elif id(g) in delivered or not g.flags.writeable or g.base is not None:
+        g = g.copy()  # never hand two leaves, or a leaf and a view, the same memory
+    delivered.add(id(g))
+    leaf.grad = g if leaf.grad is None else leaf.grad + g
+
+
+def _zeros_like(x: Tensor, as_tensor: bool) -> Any:
+    zeros = np.zeros(x.shape, dtype=x.dtype)
+    return Tensor(zeros) if as_tensor else zeros

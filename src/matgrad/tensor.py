@@ -1,0 +1,286 @@
+"""Tensor: a NumPy array, and, when it was computed from Tensors that require grad, a graph node.
+
+A Tensor *is* its graph node: ``_prim`` is the primitive that produced it, ``_parents`` the
+arguments it was called with (Tensors, or constants such as arrays and Python scalars) and
+``_params`` its non-array arguments (``axis=…``).  Leaves have ``_prim is None``.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from .state import STATE
+
+if TYPE_CHECKING:
+    from .primitives.core import Primitive
+
+
+class Tensor:
+    """An ndarray that can record how it was computed.
+
+    Operators and methods mirror NumPy (``@``, ``**``, ``.T``, ``.sum(axis=…)``, indexing)
+    and call the primitives of :mod:`matgrad.primitives`; NumPy arrays and Python scalars on
+    either side are constants.
+    """
+
+    __slots__ = ("data", "grad", "requires_grad", "name", "_prim", "_parents", "_params")
+    __array_ufunc__ = None  # make ``ndarray @ Tensor`` and ``2.0 * Tensor`` call our operators
+
+    def __init__(self, data: Any, requires_grad: bool = False, name: str | None = None) -> None:
+        array = np.asarray(data.data if isinstance(data, Tensor) else data)
+        if requires_grad:
+            _check_differentiable_dtype(array.dtype, name)
+        self.data = array
+        self.grad: np.ndarray | Tensor | None = None
+        self.requires_grad = bool(requires_grad)
+        self.name = name
+        self._prim: Primitive | None = None
+        self._parents: tuple | None = None
+        self._params: dict | None = None
+
+    # ----- array protocol -------------------------------------------------------------------
+    @property
+    def shape(self) -> tuple[int, ...]:
+        return self.data.shape
+
+    @property
+    def dtype(self) -> np.dtype:
+        return self.data.dtype
+
+    @property
+    def ndim(self) -> int:
+        return self.data.ndim
+
+    @property
+    def size(self) -> int:
+        return self.data.size
+
+    def __len__(self) -> int:
+        return len(self.data)
+
+    def __array__(self, dtype: Any = None, copy: bool | None = None) -> np.ndarray:
+        if dtype is None:
+            return self.data if not copy else self.data.copy()
+        return self.data.astype(dtype, copy=bool(copy) or self.data.dtype != dtype)
+
+    def numpy(self) -> np.ndarray:
+        """The values as a NumPy array (shared, not copied)."""
+        return self.data
+
+    def item(self) -> Any:
+        return self.data.item()
+
+    def __repr__(self) -> str:
+        flags = ", requires_grad=True" if self.requires_grad else ""
+        named = f", name={self.name!r}" if self.name else ""
+        made_by = f", prim={self._prim.name}" if self._prim is not None else ""
+        body = np.array2string(self.data, precision=4, threshold=20, edgeitems=2, prefix="tensor(")
+        return f"tensor({body}, shape={self.shape}, dtype={self.dtype}{flags}{made_by}{named})"
+
+    # ----- graph ----------------------------------------------------------------------------
+    @property
+    def is_leaf(self) -> bool:
+        return self._prim is None
+
+    def detach(self) -> Tensor:
+        """The same values, cut from the graph (shares memory)."""
+        return Tensor(self.data, name=self.name)
+
+    def requires_grad_(self, flag: bool = True) -> Tensor:
+        if flag:
+            _check_differentiable_dtype(self.dtype, self.name)
+        self.requires_grad = flag
+        return self
+
+    def backward(
+        self,
+        gradient: Any = None,
+        retain_graph: bool | None = None,
+        create_graph: bool = False,
+    ) -> None:
+        """Accumulate ∂self/∂leaf into ``leaf.grad`` for every leaf that requires grad.
+
+        ``gradient`` seeds the sweep (the ``v`` of the vector-Jacobian product ``vᵀJ``);
+        it may be omitted only for a scalar.  See :func:`matgrad.reverse.backward`.
+        """
+        from .reverse import backward
+
+        backward(self, gradient, retain_graph=retain_graph, create_graph=create_graph)
+
+    # ----- arithmetic -----------------------------------------------------------------------
+    def __add__(self, other: Any) -> Tensor:
+        return _p.add(self, other)
+
+    def __radd__(self, other: Any) -> Tensor:
+        return _p.add(other, self)
+
+    def __sub__(self, other: Any) -> Tensor:
+        return _p.sub(self, other)
+
+    def __rsub__(self, other: Any) -> Tensor:
+        return _p.sub(other, self)
+
+    def __mul__(self, other: Any) -> Tensor:
+        return _p.mul(self, other)
+
+    def __rmul__(self, other: Any) -> Tensor:
+        return _p.mul(other, self)
+
+    def __truediv__(self, other: Any) -> Tensor:
+        return _p.div(self, other)
+
+    def __rtruediv__(self, other: Any) -> Tensor:
+        return _p.div(other, self)
+
+    def __pow__(self, other: Any) -> Tensor:
+        return _p.power(self, other)
+
+    def __rpow__(self, other: Any) -> Tensor:
+        return _p.power(other, self)
+
+    def __matmul__(self, other: Any) -> Tensor:
+        return _p.matmul(self, other)
+
+    def __rmatmul__(self, other: Any) -> Tensor:
+        return _p.matmul(other, self)
+
+    def __neg__(self) -> Tensor:
+        return _p.neg(self)
+
+    def __pos__(self) -> Tensor:
+        return self
+
+    def __abs__(self) -> Tensor:
+        return _p.absolute(self)
+
+    # Comparisons give constant boolean Tensors: they have no derivative.
+    def __lt__(self, other: Any) -> Tensor:
+        return Tensor(self.data < _value(other))
+
+    def __le__(self, other: Any) -> Tensor:
+        return Tensor(self.data <= _value(other))
+
+    def __gt__(self, other: Any) -> Tensor:
+        return Tensor(self.data > _value(other))
+
+    def __ge__(self, other: Any) -> Tensor:
+        return Tensor(self.data >= _value(other))
+
+    __hash__ = object.__hash__  # identity: Tensors are graph nodes
+
+    # ----- shape and reductions -------------------------------------------------------------
+    def __getitem__(self, index: Any) -> Tensor:
+        return _p.getitem(self, index=_value_index(index))
+
+    @property
+    def T(self) -> Tensor:  # noqa: N802  (NumPy's name)
+        return _p.transpose(self)
+
+    @property
+    def mT(self) -> Tensor:  # noqa: N802  (NumPy's name: swap the last two axes)
+        return _p.matrix_transpose(self)
+
+    def transpose(self, *axes: Any) -> Tensor:
+        if len(axes) == 1 and (axes[0] is None or isinstance(axes[0], (tuple, list))):
+            axes = axes[0]
+        return _p.transpose(self, axes=tuple(axes) if axes else None)
+
+    def reshape(self, *shape: Any) -> Tensor:
+        if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
+            shape = tuple(shape[0])
+        return _p.reshape(self, shape=shape)
+
+    def sum(self, axis: Any = None, keepdims: bool = False) -> Tensor:
+        return _p.sum(self, axis=axis, keepdims=keepdims)
+
+    def mean(self, axis: Any = None, keepdims: bool = False) -> Tensor:
+        return _p.mean(self, axis=axis, keepdims=keepdims)
+
+    def max(self, axis: Any = None, keepdims: bool = False) -> Tensor:
+        return _p.max(self, axis=axis, keepdims=keepdims)
+
+    def exp(self) -> Tensor:
+        return _p.exp(self)
+
+    def log(self) -> Tensor:
+        return _p.log(self)
+
+    def sqrt(self) -> Tensor:
+        return _p.sqrt(self)
+
+    def astype(self, dtype: Any) -> Tensor:
+        """A differentiable cast between floating dtypes (``.data`` cast for anything else)."""
+        return _p.astype(self, dtype=np.dtype(dtype))
+
+
+def tensor(
+    data: Any, requires_grad: bool = False, dtype: Any = None, name: str | None = None
+) -> Tensor:
+    """Make a leaf Tensor from an array-like.  float32 stays float32; nothing is upcast."""
+    array = np.asarray(data.data if isinstance(data, Tensor) else data, dtype=dtype)
+    return Tensor(array, requires_grad=requires_grad, name=name)
+
+
+def record(prim: Primitive, args: tuple, params: dict) -> Tensor:
+    """Run ``prim`` on the values of ``args`` and, if any requires grad, record the node."""
+    values = []
+    needs_grad = False
+    for arg in args:
+        if type(arg) is Tensor:
+            values.append(arg.data)
+            needs_grad = needs_grad or arg.requires_grad
+        else:
+            values.append(arg)
+    out = prim.run(values, params)
+    if type(out) is not np.ndarray:
+        out = np.asarray(out)
+    node = Tensor.__new__(Tensor)
+    node.data = out
+    node.grad = None
+    node.name = None
+    if needs_grad and STATE.grad_enabled:
+        node.requires_grad = True
+        node._prim = prim
+        node._parents = args
+        node._params = params
+        if STATE.anomaly:
+            _check_finite(out, f"forward of {prim.name}")
+    else:
+        node.requires_grad = False
+        node._prim = None
+        node._parents = None
+        node._params = None
+    return node
+
+
+def _value(x: Any) -> Any:
+    """The raw value of a Tensor or of a constant."""
+    return x.data if type(x) is Tensor else x
+
+
+def _value_index(index: Any) -> Any:
+    """Indices are constants: a Tensor used as an index contributes its integer values."""
+    if isinstance(index, tuple):
+        return tuple(_value(i) for i in index)
+    return _value(index)
+
+
+def _check_differentiable_dtype(dtype: np.dtype, name: str | None) -> None:
+    if not np.issubdtype(dtype, np.floating):
+        label = f" {name!r}" if name else ""
+        raise TypeError(
+            f"requires_grad: the tensor{label} has dtype {dtype}; only floating-point tensors "
+            f"can require gradients (integer and boolean inputs are constants). "
+            f"Hint: convert with .astype(np.float64) or np.float32 first."
+        )
+
+
+def _check_finite(array: Any, where: str) -> None:
+    if not np.all(np.isfinite(array)):
+        bad = "NaN" if np.any(np.isnan(array)) else "Inf"
+        raise FloatingPointError(f"detect_anomaly: {where} produced {bad}")
+
+
+from . import primitives as _p  # noqa: E402  (the primitives call back into record())

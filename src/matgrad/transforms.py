@@ -1,0 +1,251 @@
+"""Function transforms: grad, value_and_grad, vjp, jvp, jacrev, jacfwd, hessian.
+
+All of them trace the function once on fresh variables (one Tensor per pytree leaf of the
+arguments named by ``argnums``) and then run the two walks over the recorded graph:
+:func:`matgrad.reverse.grad_of` (VJPs) and :func:`matgrad.forward.jvp_of` (JVPs).  ``hessian``
+is ``jacfwd(jacrev(f))``.
+
+At the top level they take and return NumPy arrays.  Called inside another transform (or on
+Tensors that require grad) they keep their graphs and return Tensors, which is how transforms
+compose to any order.  Fresh variables are ``identity`` nodes of such inputs, so an inner
+transform differentiates with respect to its own argument only, never a closed-over outer one.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import numpy as np
+
+from .forward import jvp_of
+from .primitives import identity, reshape, stack
+from .pytree import tree_flatten, tree_map, tree_unflatten
+from .reverse import grad_of
+from .state import STATE, nested_transform
+from .tensor import Tensor
+
+Argnums = int | Sequence[int]
+
+
+class _Trace:
+    """One traced call of ``f``: its variables, outputs, and whether graphs must be kept."""
+
+    def __init__(self, name: str, f: Callable, args: tuple, kwargs: dict, argnums: Argnums, has_aux: bool):
+        self.name = name
+        self.argnums = argnums
+        numbers = (argnums,) if isinstance(argnums, int) else tuple(argnums)
+        for n in numbers:
+            if not -len(args) <= n < len(args):
+                raise ValueError(f"{name}: argnums={argnums} but the function got {len(args)} arguments")
+        numbers = tuple(n % len(args) for n in numbers)
+        self.nested = STATE.transform_depth > 0 or any(
+            type(leaf) is Tensor and leaf.requires_grad for leaf in tree_flatten(args)[0]
+        )
+        traced_args = list(args)
+        self.variables: list[Tensor] = []
+        self.arg_defs = []
+        for n in numbers:
+            leaves, treedef = tree_flatten(args[n])
+            fresh = [self._variable(leaf, n) for leaf in leaves]
+            self.variables.extend(fresh)
+            self.arg_defs.append((treedef, len(fresh)))
+            traced_args[n] = tree_unflatten(treedef, fresh)
+        with nested_transform():
+            result = f(*traced_args, **kwargs)
+        if has_aux:
+            if not (isinstance(result, tuple) and len(result) == 2):
+                raise TypeError(f"{name}: has_aux=True needs f to return a pair (output, aux)")
+            result, self.aux = result
+        else:
+            self.aux = None
+        leaves, self.out_def = tree_flatten(result)
+        self.outputs = [leaf if type(leaf) is Tensor else Tensor(leaf) for leaf in leaves]
+
+    def _variable(self, leaf: Any, argnum: int) -> Tensor:
+        if type(leaf) is Tensor and leaf.requires_grad:
+            return identity(leaf)
+        data = np.asarray(leaf.data if type(leaf) is Tensor else leaf)
+        if not np.issubdtype(data.dtype, np.floating):
+            raise TypeError(
+                f"{self.name}: cannot differentiate with respect to argument {argnum}, whose dtype "
+                f"is {data.dtype}; only floating-point inputs have gradients. Pass floats "
+                f"(e.g. x.astype(np.float64)) or leave this argument out of argnums"
+            )
+        return Tensor(data, requires_grad=True)
+
+    def finish(self, value: Any) -> Any:
+        """Arrays at the top level; Tensors (still on the graph) inside another transform."""
+        if self.nested:
+            return value
+        return tree_map(lambda v: v.data if type(v) is Tensor else v, value)
+
+    def per_argument(self, flat: list[Any]) -> Any:
+        """Regroup per-variable results like the arguments named by argnums."""
+        groups, start = [], 0
+        for treedef, count in self.arg_defs:
+            groups.append(tree_unflatten(treedef, flat[start : start + count]))
+            start += count
+        return groups[0] if isinstance(self.argnums, int) else tuple(groups)
+
+    def output_value(self) -> Any:
+        return self.finish(tree_unflatten(self.out_def, self.outputs))
+
+    def aux_value(self) -> Any:
+        return self.finish(self.aux)
+
+
+def _ones_like(t: Tensor, as_tensor: bool) -> Any:
+    ones = np.ones(t.shape, dtype=t.dtype)
+    return Tensor(ones) if as_tensor else ones
+
+
+def value_and_grad(f: Callable, argnums: Argnums = 0, has_aux: bool = False) -> Callable:
+    """``f``'s value and its gradient with respect to the arguments in ``argnums``.
+
+    ``f`` must return a scalar (or ``(scalar, aux)`` with ``has_aux``).  Returns
+    ``(value, grads)`` or ``((value, aux), grads)``; ``grads`` mirrors the argument(s).
+    """
+
+    @functools.wraps(f)
+    def wrapped(*args: Any, **kwargs: Any) -> Any:
+        trace = _Trace("grad", f, args, kwargs, argnums, has_aux)
+        if len(trace.outputs) != 1 or trace.outputs[0].size != 1:
+            shapes = [o.shape for o in trace.outputs]
+            raise TypeError(
+                f"grad: f must return a scalar, but it returned shape(s) {shapes}; use jacrev or "
+                f"jacfwd for a Jacobian, or vjp for a vector-Jacobian product"
+            )
+        out = trace.outputs[0]
+        flat = grad_of([out], trace.variables, [_ones_like(out, trace.nested)], create_graph=trace.nested)
+        grads = trace.per_argument([trace.finish(g) for g in flat])
+        value = trace.output_value()
+        return ((value, trace.aux_value()), grads) if has_aux else (value, grads)
+
+    return wrapped
+
+
+def grad(f: Callable, argnums: Argnums = 0, has_aux: bool = False) -> Callable:
+    """The gradient of a scalar function (``has_aux``: also return ``f``'s auxiliary output)."""
+    both = value_and_grad(f, argnums, has_aux)
+
+    @functools.wraps(f)
+    def wrapped(*args: Any, **kwargs: Any) -> Any:
+        value, grads = both(*args, **kwargs)
+        return (grads, value[1]) if has_aux else grads
+
+    return wrapped
+
+
+def vjp(f: Callable, *primals: Any, has_aux: bool = False) -> tuple:
+    """``(f(*primals), vjp_fn)``: ``vjp_fn(v)`` gives ``vᵀ J`` for every primal, as a tuple.
+
+    ``v`` has the structure and shapes of ``f``'s output.  ``vjp_fn`` may be called many times.
+    """
+    trace = _Trace("vjp", f, primals, {}, tuple(range(len(primals))), has_aux)
+
+    def vjp_fn(cotangent: Any) -> tuple:
+        seeds, cot_def = tree_flatten(cotangent)
+        if cot_def != trace.out_def or len(seeds) != len(trace.outputs):
+            raise ValueError("vjp: the cotangent must have the same structure as f's output")
+        prepared = [_cotangent(out, v, trace.nested) for out, v in zip(trace.outputs, seeds)]
+        flat = grad_of(trace.outputs, trace.variables, prepared, create_graph=trace.nested, retain_graph=True)
+        return trace.per_argument([trace.finish(g) for g in flat])
+
+    value = trace.output_value()
+    return (value, vjp_fn, trace.aux_value()) if has_aux else (value, vjp_fn)
+
+
+def _cotangent(out: Tensor, v: Any, as_tensor: bool) -> Any:
+    array = np.asarray(v.data if type(v) is Tensor else v, dtype=out.dtype)
+    if array.shape != out.shape:
+        raise ValueError(f"vjp: the cotangent has shape {array.shape} but the output has shape {out.shape}")
+    if as_tensor and type(v) is Tensor:
+        return v
+    return Tensor(array) if as_tensor else array
+
+
+def jvp(f: Callable, primals: Sequence[Any], tangents: Sequence[Any], has_aux: bool = False) -> tuple:
+    """``(f(*primals), J t)``: the directional derivative along ``tangents`` (forward mode)."""
+    primals, tangents = tuple(primals), tuple(tangents)
+    if len(primals) != len(tangents):
+        raise ValueError(f"jvp: {len(primals)} primals but {len(tangents)} tangents")
+    trace = _Trace("jvp", f, primals, {}, tuple(range(len(primals))), has_aux)
+    flat_tangents = tree_flatten(tangents)[0]
+    if len(flat_tangents) != len(trace.variables):
+        raise ValueError("jvp: the tangents must have the same structure as the primals")
+    prepared = []
+    for var, t in zip(trace.variables, flat_tangents):
+        array = np.asarray(t.data if type(t) is Tensor else t, dtype=var.dtype)
+        if array.shape != var.shape:
+            raise ValueError(f"jvp: a tangent has shape {array.shape} but its primal has shape {var.shape}")
+        prepared.append(t if trace.nested and type(t) is Tensor else Tensor(array) if trace.nested else array)
+    flat = jvp_of(trace.outputs, trace.variables, prepared, create_graph=trace.nested)
+    tangent_out = trace.finish(tree_unflatten(trace.out_def, flat))
+    value = trace.output_value()
+    return (value, tangent_out, trace.aux_value()) if has_aux else (value, tangent_out)
+
+
+def _basis(shape: tuple[int, ...], dtype: Any, as_tensor: bool) -> Any:
+    """The one-hot arrays of ``shape``, one per entry, in C order."""
+    for k in range(int(np.prod(shape, dtype=np.int64))):
+        e = np.zeros(shape, dtype=dtype)
+        e.flat[k] = 1
+        yield Tensor(e) if as_tensor else e
+
+
+def _assemble(pieces: list[Any], shape: tuple[int, ...], dtype: Any, axis: int) -> Any:
+    """Stack per-entry results and shape them as ``out.shape + in.shape``."""
+    if not pieces:
+        return np.zeros(shape, dtype=dtype)
+    return reshape(stack(pieces, axis=axis), shape=shape)
+
+
+def jacrev(f: Callable, argnums: Argnums = 0, has_aux: bool = False) -> Callable:
+    """The Jacobian by reverse mode: one VJP per output entry; shape ``out.shape + in.shape``."""
+
+    @functools.wraps(f)
+    def wrapped(*args: Any, **kwargs: Any) -> Any:
+        trace = _Trace("jacrev", f, args, kwargs, argnums, has_aux)
+        per_output = []
+        for out in trace.outputs:
+            rows = [
+                grad_of([out], trace.variables, [e], create_graph=trace.nested, retain_graph=True)
+                for e in _basis(out.shape, out.dtype, trace.nested)
+            ]
+            blocks = [
+                _assemble([row[j] for row in rows], out.shape + var.shape, var.dtype, axis=0)
+                for j, var in enumerate(trace.variables)
+            ]
+            per_output.append(trace.per_argument([trace.finish(b) for b in blocks]))
+        jac = tree_unflatten(trace.out_def, per_output)
+        return (jac, trace.aux_value()) if has_aux else jac
+
+    return wrapped
+
+
+def jacfwd(f: Callable, argnums: Argnums = 0, has_aux: bool = False) -> Callable:
+    """The Jacobian by forward mode: one JVP per input entry; shape ``out.shape + in.shape``."""
+
+    @functools.wraps(f)
+    def wrapped(*args: Any, **kwargs: Any) -> Any:
+        trace = _Trace("jacfwd", f, args, kwargs, argnums, has_aux)
+        blocks = [[None] * len(trace.variables) for _ in trace.outputs]
+        for j, var in enumerate(trace.variables):
+            columns = [
+                jvp_of(trace.outputs, [var], [e], create_graph=trace.nested)
+                for e in _basis(var.shape, var.dtype, trace.nested)
+            ]
+            for i, out in enumerate(trace.outputs):
+                block = _assemble([col[i] for col in columns], out.shape + var.shape, out.dtype, axis=-1)
+                blocks[i][j] = trace.finish(block)
+        jac = tree_unflatten(trace.out_def, [trace.per_argument(row) for row in blocks])
+        return (jac, trace.aux_value()) if has_aux else jac
+
+    return wrapped
+
+
+def hessian(f: Callable, argnums: Argnums = 0) -> Callable:
+    """Second derivatives, forward-over-reverse: ``jacfwd(jacrev(f))``, shape ``in.shape * 2``."""
+    return jacfwd(jacrev(f, argnums), argnums)
