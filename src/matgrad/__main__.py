@@ -16,13 +16,13 @@ import numpy as np
 import matgrad as mg
 
 
-def seed_network_cost(W1, b1, W2, b2, x, y):  # noqa: ANN001, ANN201  (arrays or Tensors)
+def seed_network_cost(W1, b1, W2, b2, x, y):
     a1 = mg.sigmoid(W1 @ x + b1)
     a2 = mg.sigmoid(W2 @ a1 + b2)
     return 0.5 * ((a2 - y) ** 2).sum()
 
 
-def delta_equations(W1, b1, W2, b2, x, y):  # noqa: ANN001, ANN201
+def delta_equations(W1, b1, W2, b2, x, y):
     """Seed 001's backpropagation, written by hand with NumPy."""
     z1 = W1 @ x + b1
     a1 = 1 / (1 + np.exp(-z1))

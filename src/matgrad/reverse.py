@@ -39,10 +39,7 @@ def toposort(roots: Sequence[Tensor]) -> list[Tensor]:
         if node._prim is None:
             continue
         if node._parents is None:
-            raise RuntimeError(
-                f"backward: the graph through {node._prim.name} was freed by an earlier backward "
-                f"pass; call backward(retain_graph=True) the first time to go through it twice"
-            )
+            raise _freed_error(node)
         for parent in node._parents:
             if type(parent) is Tensor and parent.requires_grad and id(parent) not in seen:
                 stack.append((parent, False))
@@ -55,15 +52,11 @@ def backward(
 ) -> None:
     """Accumulate ``∂root/∂leaf`` (times ``gradient``) into ``.grad`` of every leaf needing it."""
     seed = _seed(root, gradient, create_graph)
-    leaves: dict[int, Tensor] = {}
-    grads = _sweep([root], [seed], create_graph, leaves=leaves)
-    if not (create_graph if retain_graph is None else retain_graph):
-        free_graph([root])
+    free = not (create_graph if retain_graph is None else retain_graph)
+    leaves = _sweep([root], [seed], create_graph, free)
     delivered: set[int] = set()
-    for key, leaf in leaves.items():
-        g = grads.get(key)
-        if g is not None:
-            _accumulate_leaf_grad(leaf, g, delivered)
+    for leaf, g in leaves:
+        _accumulate_leaf_grad(leaf, g, delivered)
 
 
 def grad_of(
@@ -78,59 +71,81 @@ def grad_of(
     An input the outputs do not depend on gets zeros.  This is the functional core of
     :mod:`matgrad.transforms`.
     """
-    targets = {id(x): x for x in inputs}
+    targets = {id(x) for x in inputs}
     live = [(out, g) for out, g in zip(outputs, grad_outputs) if out.requires_grad]
-    grads = (
-        _sweep([o for o, _ in live], [g for _, g in live], create_graph, targets=targets)
-        if live
-        else {}
-    )
-    if not (create_graph if retain_graph is None else retain_graph):
-        free_graph([o for o, _ in live])
-    results = []
-    for x in inputs:
-        g = grads.get(id(x))
-        results.append(_zeros_like(x, create_graph) if g is None else g)
-    return results
+    free = not (create_graph if retain_graph is None else retain_graph)
+    found: dict[int, Any] = {}
+    if live:
+        roots = [o for o, _ in live]
+        relevant = _leading_to(toposort(roots), targets)
+        for node, g in _sweep(roots, [g for _, g in live], create_graph, free, targets, relevant):
+            found[id(node)] = g
+    return [found[id(x)] if id(x) in found else _zeros_like(x, create_graph) for x in inputs]
 
 
-def free_graph(roots: Sequence[Tensor]) -> None:
-    """Drop the references a graph holds, so that its intermediate arrays can be freed."""
-    for node in toposort(roots):
-        if node._prim is not None:
-            node._parents = None
-            node._params = None
+def _consumer_counts(roots: Sequence[Tensor]) -> dict[int, int]:
+    """How many recorded uses each node that requires grad has below ``roots``."""
+    counts: dict[int, int] = {}
+    stack = list(roots)
+    while stack:
+        node = stack.pop()
+        if node._prim is None:
+            continue
+        parents = node._parents
+        if parents is None:
+            raise _freed_error(node)
+        for parent in parents:
+            if type(parent) is Tensor and parent.requires_grad:
+                key = id(parent)
+                if key in counts:
+                    counts[key] += 1
+                else:
+                    counts[key] = 1
+                    stack.append(parent)
+    return counts
 
 
 def _sweep(
     roots: Sequence[Tensor],
     seeds: Sequence[Any],
     create_graph: bool,
-    leaves: dict[int, Tensor] | None = None,
-    targets: dict[int, Tensor] | None = None,
-) -> dict[int, Any]:
-    """Propagate ``seeds`` from ``roots``; return the gradients reaching leaves or targets."""
-    order = toposort(roots)
-    relevant = _leading_to(order, targets) if targets is not None else None
+    free: bool,
+    targets: set[int] | None = None,
+    relevant: set[int] | None = None,
+) -> list[tuple[Tensor, Any]]:
+    """Propagate ``seeds`` from ``roots`` (Kahn's order: a node once all its uses are done).
+
+    Returns the (node, gradient) pairs that reached leaves, or the ``targets`` when given.
+    With ``free`` each node drops its inputs as soon as it is done.
+    """
+    counts = _consumer_counts(roots)
     grads: dict[int, Any] = {}
     for root, seed in zip(roots, seeds):
         _add(grads, id(root), seed)
-    delivered: dict[int, Any] = {}
+    ready = [root for root in dict.fromkeys(roots) if id(root) not in counts]
+    found: list[tuple[Tensor, Any]] = []
     with enable_grad() if create_graph else contextlib.nullcontext():
-        for node in order:
-            key = id(node)
-            g = grads.pop(key, None)
-            if g is None:
-                continue
+        while ready:
+            node = ready.pop()
+            g = grads.pop(id(node), None)
             if node._prim is None:
-                if leaves is not None:
-                    leaves[key] = node
-                delivered[key] = g
+                if g is not None and (targets is None or id(node) in targets):
+                    found.append((node, g))
                 continue
-            if targets is not None and key in targets:
-                delivered[key] = g
-            _propagate(node, g, grads, create_graph, relevant)
-    return delivered
+            if g is not None:
+                if targets is not None and id(node) in targets:
+                    found.append((node, g))
+                _propagate(node, g, grads, create_graph, relevant)
+            for parent in node._parents:
+                if type(parent) is Tensor and parent.requires_grad:
+                    key = id(parent)
+                    counts[key] -= 1
+                    if counts[key] == 0:
+                        ready.append(parent)
+            if free:
+                node._parents = None
+                node._params = None
+    return found
 
 
 def _propagate(
@@ -143,7 +158,7 @@ def _propagate(
         out, args = node, parents
     else:
         out = node.data
-        args = tuple(p.data if type(p) is Tensor else p for p in parents)
+        args = [p.data if type(p) is Tensor else p for p in parents]
     for i, parent in enumerate(parents):
         if type(parent) is not Tensor or not parent.requires_grad:
             continue
@@ -157,7 +172,8 @@ def _propagate(
             )
         gi = rule(g, out, *args, **params)
         if STATE.anomaly:
-            _check_finite(gi.data if type(gi) is Tensor else gi, f"backward of {prim.name} (input {i})")
+            where = f"backward of {prim.name} (gradient for input {i} of shape {parent.shape})"
+            _check_finite(gi.data if type(gi) is Tensor else gi, where)
         _add(grads, id(parent), gi)
 
 
@@ -166,7 +182,14 @@ def _add(grads: dict[int, Any], key: int, g: Any) -> None:
     grads[key] = g if previous is None else previous + g
 
 
-def _leading_to(order: list[Tensor], targets: dict[int, Tensor]) -> set[int]:
+def _freed_error(node: Tensor) -> RuntimeError:
+    return RuntimeError(
+        f"backward: the graph through {node._prim.name} was freed by an earlier backward "
+        f"pass; call backward(retain_graph=True) the first time to go through it twice"
+    )
+
+
+def _leading_to(order: list[Tensor], targets: set[int]) -> set[int]:
     """Ids of the nodes from which some target can be reached (the only ones worth a VJP)."""
     relevant = set(targets)
     for node in reversed(order):  # producers first

@@ -10,7 +10,7 @@ from collections.abc import Iterator
 
 
 class _State:
-    __slots__ = ("grad_enabled", "anomaly", "transform_depth")
+    __slots__ = ("anomaly", "grad_enabled", "transform_depth")
 
     def __init__(self) -> None:
         self.grad_enabled = True  # record graphs for Tensors that require grad

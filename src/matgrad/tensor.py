@@ -25,7 +25,7 @@ class Tensor:
     either side are constants.
     """
 
-    __slots__ = ("data", "grad", "requires_grad", "name", "_prim", "_parents", "_params")
+    __slots__ = ("__weakref__", "_params", "_parents", "_prim", "data", "grad", "name", "requires_grad")
     __array_ufunc__ = None  # make ``ndarray @ Tensor`` and ``2.0 * Tensor`` call our operators
 
     def __init__(self, data: Any, requires_grad: bool = False, name: str | None = None) -> None:
@@ -111,43 +111,43 @@ class Tensor:
 
     # ----- arithmetic -----------------------------------------------------------------------
     def __add__(self, other: Any) -> Tensor:
-        return _p.add(self, other)
+        return record(_p.add, (self, other), _NO_PARAMS)
 
     def __radd__(self, other: Any) -> Tensor:
-        return _p.add(other, self)
+        return record(_p.add, (other, self), _NO_PARAMS)
 
     def __sub__(self, other: Any) -> Tensor:
-        return _p.sub(self, other)
+        return record(_p.sub, (self, other), _NO_PARAMS)
 
     def __rsub__(self, other: Any) -> Tensor:
-        return _p.sub(other, self)
+        return record(_p.sub, (other, self), _NO_PARAMS)
 
     def __mul__(self, other: Any) -> Tensor:
-        return _p.mul(self, other)
+        return record(_p.mul, (self, other), _NO_PARAMS)
 
     def __rmul__(self, other: Any) -> Tensor:
-        return _p.mul(other, self)
+        return record(_p.mul, (other, self), _NO_PARAMS)
 
     def __truediv__(self, other: Any) -> Tensor:
-        return _p.div(self, other)
+        return record(_p.div, (self, other), _NO_PARAMS)
 
     def __rtruediv__(self, other: Any) -> Tensor:
-        return _p.div(other, self)
+        return record(_p.div, (other, self), _NO_PARAMS)
 
     def __pow__(self, other: Any) -> Tensor:
-        return _p.power(self, other)
+        return record(_p.power, (self, other), _NO_PARAMS)
 
     def __rpow__(self, other: Any) -> Tensor:
-        return _p.power(other, self)
+        return record(_p.power, (other, self), _NO_PARAMS)
 
     def __matmul__(self, other: Any) -> Tensor:
-        return _p.matmul(self, other)
+        return record(_p.matmul, (self, other), _NO_PARAMS)
 
     def __rmatmul__(self, other: Any) -> Tensor:
-        return _p.matmul(other, self)
+        return record(_p.matmul, (other, self), _NO_PARAMS)
 
     def __neg__(self) -> Tensor:
-        return _p.neg(self)
+        return record(_p.neg, (self,), _NO_PARAMS)
 
     def __pos__(self) -> Tensor:
         return self
@@ -175,11 +175,11 @@ class Tensor:
         return _p.getitem(self, index=_value_index(index))
 
     @property
-    def T(self) -> Tensor:  # noqa: N802  (NumPy's name)
+    def T(self) -> Tensor:
         return _p.transpose(self)
 
     @property
-    def mT(self) -> Tensor:  # noqa: N802  (NumPy's name: swap the last two axes)
+    def mT(self) -> Tensor:
         return _p.matrix_transpose(self)
 
     def transpose(self, *axes: Any) -> Tensor:
@@ -225,34 +225,34 @@ def tensor(
 
 def record(prim: Primitive, args: tuple, params: dict) -> Tensor:
     """Run ``prim`` on the values of ``args`` and, if any requires grad, record the node."""
-    values = []
-    needs_grad = False
-    for arg in args:
-        if type(arg) is Tensor:
-            values.append(arg.data)
-            needs_grad = needs_grad or arg.requires_grad
-        else:
-            values.append(arg)
-    out = prim.run(values, params)
+    values = [arg.data if type(arg) is Tensor else arg for arg in args]
+    try:
+        out = prim.forward(*values, **params)
+    except (ValueError, TypeError, IndexError) as error:
+        raise prim.input_error(values, params, error) from error
     if type(out) is not np.ndarray:
         out = np.asarray(out)
     node = Tensor.__new__(Tensor)
     node.data = out
     node.grad = None
     node.name = None
-    if needs_grad and STATE.grad_enabled:
-        node.requires_grad = True
-        node._prim = prim
-        node._parents = args
-        node._params = params
-        if STATE.anomaly:
-            _check_finite(out, f"forward of {prim.name}")
-    else:
-        node.requires_grad = False
-        node._prim = None
-        node._parents = None
-        node._params = None
+    for arg in args:
+        if type(arg) is Tensor and arg.requires_grad and STATE.grad_enabled:
+            node.requires_grad = True
+            node._prim = prim
+            node._parents = args
+            node._params = params
+            if STATE.anomaly:
+                _check_finite(out, f"forward of {prim.name}")
+            return node
+    node.requires_grad = False
+    node._prim = None
+    node._parents = None
+    node._params = None
     return node
+
+
+_NO_PARAMS: dict = {}  # shared by the operators, which take no parameters; never mutated
 
 
 def _value(x: Any) -> Any:

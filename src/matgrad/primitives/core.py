@@ -34,7 +34,7 @@ TABLE: dict[str, Primitive] = {}
 class Primitive:
     """One row of the table: forward, a VJP and a JVP per input, and the rule's notation."""
 
-    __slots__ = ("name", "forward", "vjp", "jvp", "notation", "error_hint", "__weakref__")
+    __slots__ = ("__weakref__", "error_hint", "forward", "jvp", "name", "notation", "vjp")
 
     def __init__(
         self,
@@ -63,7 +63,14 @@ class Primitive:
         try:
             return self.forward(*values, **params)
         except (ValueError, TypeError, IndexError) as error:
-            raise _input_error(self, values, params, error) from error
+            raise self.input_error(values, params, error) from error
+
+    def input_error(self, values: Sequence[Any], params: dict, error: Exception) -> Exception:
+        """An error naming this primitive, the input shapes and, where known, a fix."""
+        shapes = ", ".join(str(np.shape(v)) for v in values)
+        hint = self.error_hint(values, params) if self.error_hint else str(error)
+        message = f"{self.name}: {hint} (input shapes: {shapes})"
+        return type(error)(message) if isinstance(error, (ValueError, IndexError)) else ValueError(message)
 
     def __repr__(self) -> str:
         return f"<primitive {self.name}>"
@@ -85,7 +92,7 @@ class _VariadicRules:
     def __init__(self, rule: Rule) -> None:
         self.rule = rule
 
-    @functools.lru_cache(maxsize=None)  # noqa: B019  (a handful of rows, kept for the process)
+    @functools.cache  # noqa: B019  (a handful of rows, kept for the process)
     def __getitem__(self, argnum: int) -> Rule:
         return functools.partial(self.rule, argnum)
 
@@ -98,7 +105,7 @@ class _LinearRules:
     def __init__(self, prim: Primitive) -> None:
         self.prim = prim
 
-    @functools.lru_cache(maxsize=None)  # noqa: B019
+    @functools.cache  # noqa: B019
     def __getitem__(self, argnum: int) -> Rule:
         def linear_jvp(t: Any, out: Any, *inputs: Any, **params: Any) -> Any:
             return self.prim(*inputs[:argnum], t, *inputs[argnum + 1 :], **params)
@@ -134,10 +141,3 @@ def unbroadcast(g: Any, shape: tuple[int, ...]) -> Any:
 
 def shape_of(x: Any) -> tuple[int, ...]:
     return np.shape(value(x))
-
-
-def _input_error(prim: Primitive, values: Sequence[Any], params: dict, error: Exception) -> Exception:
-    shapes = ", ".join(str(np.shape(v)) for v in values)
-    hint = prim.error_hint(values, params) if prim.error_hint else str(error)
-    message = f"{prim.name}: {hint} (input shapes: {shapes})"
-    return type(error)(message) if isinstance(error, (ValueError, IndexError)) else ValueError(message)

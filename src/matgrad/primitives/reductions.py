@@ -13,8 +13,8 @@ import numpy as np
 
 from .core import Primitive, register, shape_of, value
 from .elementwise import exp
-from .shape import broadcast_to
 from .notation import custom
+from .shape import broadcast_to
 
 
 def _axes(axis: Any, ndim: int) -> tuple[int, ...]:

@@ -1,0 +1,125 @@
+"""Tensor: interop with NumPy and Python scalars, dtypes, repr, and errors on bad input."""
+
+import numpy as np
+import pytest
+
+import matgrad as mg
+
+
+def leaf(shape, dtype=np.float64, seed=0):
+    return mg.tensor(np.random.default_rng(seed).standard_normal(shape).astype(dtype), requires_grad=True)
+
+
+@pytest.mark.parametrize(
+    "expression",
+    [
+        lambda a, t: a @ t,
+        lambda a, t: t.T @ a.T,
+        lambda a, t: 2.0 * t,
+        lambda a, t: t * 2.0,
+        lambda a, t: 1.0 - t,
+        lambda a, t: t - 1.0,
+        lambda a, t: 3.0 / (t * t + 1.0),
+        lambda a, t: 2.0**t,
+        lambda a, t: t**2,
+        lambda a, t: a.T + t,
+        lambda a, t: t + a.T,
+        lambda a, t: a.T * t,
+        lambda a, t: -t,
+        lambda a, t: abs(t),
+    ],
+)
+def test_numpy_arrays_and_scalars_are_constants_on_either_side(expression):
+    a = np.random.default_rng(1).standard_normal((2, 3))
+    t = leaf((3, 2))
+    out = expression(a, t)
+    assert isinstance(out, mg.Tensor) and out.requires_grad
+    expected = expression(a, t.data)  # the same expression on plain arrays
+    np.testing.assert_allclose(out.data, expected)
+    out.sum().backward()
+    numeric = mg.numeric_jacobian(lambda x: np.sum(expression(a, x)), [t.data.copy()], 0, 1e-6)
+    np.testing.assert_allclose(t.grad, numeric, rtol=1e-6, atol=1e-8)
+
+
+def test_array_protocol_and_numpy():
+    t = leaf((2, 3))
+    assert np.asarray(t) is t.data
+    assert t.numpy() is t.data
+    assert np.asarray(t, dtype=np.float32).dtype == np.float32
+    assert len(t) == 2 and t.shape == (2, 3) and t.ndim == 2 and t.size == 6
+
+
+def test_repr_shows_shape_dtype_and_grad_flag():
+    text = repr(leaf((2, 3), np.float32))
+    assert "shape=(2, 3)" in text and "float32" in text and "requires_grad=True" in text
+    assert "requires_grad" not in repr(mg.tensor([1.0, 2.0]))
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_float_dtype_is_preserved_end_to_end(dtype):
+    x = leaf((4, 3), dtype)
+    W = leaf((3, 2), dtype, seed=1)
+    out = mg.cross_entropy(mg.tanh(x @ W + 0.5) * 2, np.array([0, 1, 1, 0]))
+    loss = out + 0.1 * (W**2).sum() + mg.logsumexp(x, axis=1).mean()
+    assert loss.dtype == dtype
+    loss.backward()
+    assert x.grad.dtype == dtype and W.grad.dtype == dtype
+
+
+def test_integer_and_boolean_tensors_are_constants():
+    x = leaf((3,))
+    idx = mg.tensor(np.array([2, 0]))
+    mask = mg.tensor(np.array([True, False, True]))
+    out = (x[idx] * 2.0).sum() + mg.where(mask, x, 0.0).sum() + (x * np.arange(3)).sum()
+    out.backward()
+    np.testing.assert_allclose(x.grad, [2 + 1 + 0, 0 + 0 + 1, 2 + 1 + 2])
+
+
+@pytest.mark.parametrize("dtype", [np.int64, np.int32, bool])
+def test_asking_for_the_gradient_of_an_integer_tensor_is_a_clear_error(dtype):
+    with pytest.raises(TypeError, match="only floating-point"):
+        mg.tensor(np.zeros(3, dtype=dtype), requires_grad=True)
+    with pytest.raises(TypeError, match="argument 0.*dtype"):
+        mg.grad(lambda n: (n * 2.0).sum())(np.zeros(3, dtype=dtype))
+
+
+def test_comparisons_give_constant_boolean_tensors():
+    x = leaf((4,))
+    for mask in (x > 0, x >= 0, x < 0, x <= 0):
+        assert mask.dtype == bool and not mask.requires_grad
+
+
+def test_matmul_shape_error_names_dimensions_and_transpose_fix():
+    with pytest.raises(ValueError) as info:
+        leaf((3, 4)) @ leaf((3, 5))
+    message = str(info.value)
+    assert "matmul" in message and "(3, 4)" in message and "(3, 5)" in message
+    assert "4 columns" in message and "3 rows" in message and "a.T @ b" in message
+
+
+def test_matmul_error_says_when_no_transpose_helps():
+    with pytest.raises(ValueError, match="no transpose"):
+        leaf((2, 4)) @ leaf((3, 5))
+
+
+def test_broadcast_error_names_primitive_shapes_and_axis():
+    with pytest.raises(ValueError) as info:
+        leaf((3, 4)) * leaf((5,))
+    message = str(info.value)
+    assert message.startswith("mul:") and "(3, 4)" in message and "(5,)" in message
+    assert "axis -1" in message and "4 vs 5" in message
+
+
+def test_reshape_and_index_errors_name_the_primitive():
+    with pytest.raises(ValueError, match="^reshape:"):
+        leaf((3, 4)).reshape(5, 2)
+    with pytest.raises(IndexError, match="^getitem:"):
+        leaf((3,))[7]
+
+
+def test_detach_cuts_the_graph_and_shares_memory():
+    x = leaf((3,))
+    d = x.detach()
+    assert not d.requires_grad and d.data is x.data
+    (x * d).sum().backward()
+    np.testing.assert_allclose(x.grad, x.data)  # d is a constant: ∂(x ⊙ c)/∂x = c
