@@ -27,7 +27,7 @@ def _axes(axis: Any, ndim: int) -> tuple[int, ...]:
 
 def keep_axes(g: Any, shape: tuple[int, ...], axis: Any, keepdims: bool) -> Any:
     """Reshape a reduced result so that it broadcasts against the input of the reduction."""
-    if keepdims:
+    if keepdims or g.ndim == len(shape):
         return g
     reduced = _axes(axis, len(shape))
     return g.reshape(tuple(1 if i in reduced else n for i, n in enumerate(shape)))
@@ -38,7 +38,9 @@ def _count(shape: tuple[int, ...], axis: Any) -> int:
 
 
 def _sum_vjp(g: Any, out: Any, x: Any, axis: Any = None, keepdims: bool = False) -> Any:
-    return broadcast_to(keep_axes(g, x.shape, axis, keepdims), shape=x.shape)
+    if axis is not None:
+        g = keep_axes(g, x.shape, axis, keepdims)
+    return broadcast_to(g, shape=x.shape)  # a full reduction's 0-d g broadcasts as it is
 
 
 def _mean_vjp(g: Any, out: Any, x: Any, axis: Any = None, keepdims: bool = False) -> Any:
