@@ -81,9 +81,10 @@ def cross_entropy(logits: Any, targets: Any, axis: int = -1, reduction: str = "m
         targets = one_hot(target_values, z_shape[axis], dtype=value(logits).dtype)
         targets = np.moveaxis(targets, -1, axis)
     if shape_of(targets) != z_shape:
+        label_shape = np.sum(np.empty(z_shape, dtype=bool), axis=axis).shape  # z_shape without ``axis``
         raise ValueError(
             f"cross_entropy: targets of shape {shape_of(targets)} do not match logits of shape "
-            f"{z_shape}; give integer labels of shape {z_shape[:axis % len(z_shape)]} or "
+            f"{z_shape}; give integer labels of shape {label_shape} or "
             f"probabilities of shape {z_shape}"
         )
     losses = softmax_cross_entropy(logits, targets, axis=axis)

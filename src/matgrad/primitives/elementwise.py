@@ -78,14 +78,23 @@ def _log_base(x: Any) -> Any:
     return log(where(value(x) > 0, x, 1.0))
 
 
+def _power_base(x: Any, y: Any) -> Any:
+    """x, but 1 where x = y = 0: there y xʸ⁻¹ would be 0 · ∞, yet x⁰ = 1 is constant (slope 0)."""
+    both_zero = (value(x) == 0) & (value(y) == 0)
+    return where(both_zero, 1.0, x) if np.any(both_zero) else x
+
+
 power = _binary(
     "power",
     np.power,
     vjp=[
-        lambda g, out, x, y: unbroadcast(g * y * x ** (y - 1), x.shape),
+        lambda g, out, x, y: unbroadcast(g * y * _power_base(x, y) ** (y - 1), x.shape),
         lambda g, out, x, y: unbroadcast(g * out * _log_base(x), y.shape),
     ],
-    jvp=[lambda t, out, x, y: t * y * x ** (y - 1), lambda t, out, x, y: t * out * _log_base(x)],
+    jvp=[
+        lambda t, out, x, y: t * y * _power_base(x, y) ** (y - 1),
+        lambda t, out, x, y: t * out * _log_base(x),
+    ],
     notation=elementwise("{0}^{1}", ("{1} {0}^({1}−1)", "{out} ⊙ log {0}")),
 )
 neg = Primitive(
@@ -218,6 +227,7 @@ def stable_sigmoid(x: np.ndarray) -> np.ndarray:
     Accurate in relative terms for every x (unlike 1 − σ(−x) or tanh forms, which lose the
     tiny values of the left tail), and as cheap as the naive formula.
     """
+    x = np.asarray(x)
     if x.dtype.kind != "f":
         x = x.astype(np.float64)
     bound = _exponent_bound(x.dtype)
@@ -274,7 +284,7 @@ softplus = Primitive(
 )
 astype = Primitive(
     "astype",
-    lambda x, dtype: x.astype(dtype),
+    lambda x, dtype: np.asarray(x).astype(dtype),
     vjp=[lambda g, out, x, dtype: astype(g, dtype=x.dtype)],
     jvp=[lambda t, out, x, dtype: astype(t, dtype=dtype)],
     notation=elementwise("{0}", ("1",), why="a change of precision: the Jacobian is the identity"),

@@ -96,14 +96,15 @@ matmul = Primitive(
 )
 
 
-def _inverse_axes(axes: Any) -> Any:
-    return None if axes is None else tuple(np.argsort(axes))
+def _inverse_axes(axes: Any, ndim: int) -> Any:
+    """The permutation that undoes ``axes`` (negative axes counted from the end, as NumPy does)."""
+    return None if axes is None else tuple(int(i) for i in np.argsort([a % ndim for a in axes]))
 
 
 transpose = Primitive(
     "transpose",
     lambda x, axes=None: np.transpose(x, axes),
-    vjp=[lambda g, out, x, axes=None: transpose(g, axes=_inverse_axes(axes))],
+    vjp=[lambda g, out, x, axes=None: transpose(g, axes=_inverse_axes(axes, x.ndim))],
     jvp="linear",
     notation=custom(
         "{0}ᵀ",

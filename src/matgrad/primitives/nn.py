@@ -11,7 +11,7 @@ from typing import Any
 
 import numpy as np
 
-from .core import Primitive, register
+from .core import Primitive, register, unbroadcast
 from .elementwise import exp
 from .notation import custom
 from .reductions import _logsumexp
@@ -74,8 +74,13 @@ softmax_cross_entropy = Primitive(
     "softmax_cross_entropy",
     _cross_entropy,
     vjp=[
-        lambda g, out, z, y, axis=-1: _insert_axis(g, axis, z.ndim) * _cross_entropy_grad_logits(z, y, axis),
-        lambda g, out, z, y, axis=-1: _insert_axis(g, axis, z.ndim) * -log_softmax(z, axis=axis),
+        # g has the broadcast shape of z and y without ``axis``; a broadcast input sums its gradient back
+        lambda g, out, z, y, axis=-1: unbroadcast(
+            _insert_axis(g, axis, g.ndim + 1) * _cross_entropy_grad_logits(z, y, axis), z.shape
+        ),
+        lambda g, out, z, y, axis=-1: unbroadcast(
+            _insert_axis(g, axis, g.ndim + 1) * -log_softmax(z, axis=axis), y.shape
+        ),
     ],
     jvp=[
         lambda t, out, z, y, axis=-1: (t * _cross_entropy_grad_logits(z, y, axis)).sum(axis=axis),
