@@ -121,7 +121,8 @@ def _sweep(
     counts = _consumer_counts(roots)
     grads: dict[int, Any] = {}
     for root, seed in zip(roots, seeds):
-        _add(grads, id(root), seed)
+        key = id(root)
+        grads[key] = seed if key not in grads else grads[key] + seed
     ready = [root for root in dict.fromkeys(roots) if id(root) not in counts]
     found: list[tuple[Tensor, Any]] = []
     with enable_grad() if create_graph else contextlib.nullcontext():
@@ -132,16 +133,9 @@ def _sweep(
                 if g is not None and (targets is None or id(node) in targets):
                     found.append((node, g))
                 continue
-            if g is not None:
-                if targets is not None and id(node) in targets:
-                    found.append((node, g))
-                _propagate(node, g, grads, create_graph, relevant)
-            for parent in node._parents:
-                if type(parent) is Tensor and parent.requires_grad:
-                    key = id(parent)
-                    counts[key] -= 1
-                    if counts[key] == 0:
-                        ready.append(parent)
+            if g is not None and targets is not None and id(node) in targets:
+                found.append((node, g))
+            _propagate(node, g, grads, counts, ready, create_graph, relevant)
             if free:
                 node._parents = None
                 node._params = None
@@ -149,37 +143,46 @@ def _sweep(
 
 
 def _propagate(
-    node: Tensor, g: Any, grads: dict[int, Any], create_graph: bool, relevant: set[int] | None
+    node: Tensor,
+    g: Any,
+    grads: dict[int, Any],
+    counts: dict[int, int],
+    ready: list[Tensor],
+    create_graph: bool,
+    relevant: set[int] | None,
 ) -> None:
-    prim = node._prim
-    parents = node._parents
-    params = node._params
-    if create_graph:
-        out, args = node, parents
-    else:
-        out = node.data
-        args = [p.data if type(p) is Tensor else p for p in parents]
+    """Add ``gᵀ ∂node/∂parent`` to each parent's gradient; release parents with no uses left.
+
+    One pass over the inputs does both, since this loop is the engine's hottest Python.
+    """
+    prim, parents, params = node._prim, node._parents, node._params
+    if g is not None:
+        if create_graph:
+            out, args = node, parents
+        else:
+            out = node.data
+            args = [p.data if type(p) is Tensor else p for p in parents]
     for i, parent in enumerate(parents):
         if type(parent) is not Tensor or not parent.requires_grad:
             continue
-        if relevant is not None and id(parent) not in relevant:
-            continue
-        rule = prim.vjp[i]
-        if rule is None:
-            raise TypeError(
-                f"backward: {prim.name} has no derivative with respect to its argument {i}, "
-                f"which requires grad; pass it as a constant (detach it)"
-            )
-        gi = rule(g, out, *args, **params)
-        if STATE.anomaly:
-            where = f"backward of {prim.name} (gradient for input {i} of shape {parent.shape})"
-            _check_finite(gi.data if type(gi) is Tensor else gi, where)
-        _add(grads, id(parent), gi)
-
-
-def _add(grads: dict[int, Any], key: int, g: Any) -> None:
-    previous = grads.get(key)
-    grads[key] = g if previous is None else previous + g
+        key = id(parent)
+        if g is not None and (relevant is None or key in relevant):
+            rule = prim.vjp[i]
+            if rule is None:
+                raise TypeError(
+                    f"backward: {prim.name} has no derivative with respect to its argument {i}, "
+                    f"which requires grad; pass it as a constant (detach it)"
+                )
+            gi = rule(g, out, *args, **params)
+            if STATE.anomaly:
+                where = f"backward of {prim.name} (gradient for input {i} of shape {parent.shape})"
+                _check_finite(gi.data if type(gi) is Tensor else gi, where)
+            previous = grads.get(key)
+            grads[key] = gi if previous is None else previous + gi
+        remaining = counts[key] - 1
+        counts[key] = remaining
+        if remaining == 0:
+            ready.append(parent)
 
 
 def _freed_error(node: Tensor) -> RuntimeError:

@@ -105,9 +105,7 @@ class Tensor:
         ``gradient`` seeds the sweep (the ``v`` of the vector-Jacobian product ``vᵀJ``);
         it may be omitted only for a scalar.  See :func:`matgrad.reverse.backward`.
         """
-        from .reverse import backward
-
-        backward(self, gradient, retain_graph=retain_graph, create_graph=create_graph)
+        _reverse.backward(self, gradient, retain_graph=retain_graph, create_graph=create_graph)
 
     # ----- arithmetic -----------------------------------------------------------------------
     def __add__(self, other: Any) -> Tensor:
@@ -284,3 +282,4 @@ def _check_finite(array: Any, where: str) -> None:
 
 
 from . import primitives as _p  # noqa: E402  (the primitives call back into record())
+from . import reverse as _reverse  # noqa: E402

@@ -80,6 +80,8 @@ def _log_base(x: Any) -> Any:
 
 def _power_base(x: Any, y: Any) -> Any:
     """x, but 1 where x = y = 0: there y xʸ⁻¹ would be 0 · ∞, yet x⁰ = 1 is constant (slope 0)."""
+    if isinstance(y, (int, float)) and y != 0:
+        return x  # the common case, x ** 2: nothing to guard
     both_zero = (value(x) == 0) & (value(y) == 0)
     return where(both_zero, 1.0, x) if np.any(both_zero) else x
 
