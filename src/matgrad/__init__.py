@@ -4,7 +4,7 @@ Reverse- and forward-mode automatic differentiation on NumPy, built from one tab
 primitives (forward, VJP, JVP and the rule's matrix-calculus notation side by side).
 """
 
-from . import primitives
+from . import data, nn, optim, primitives
 from .check import GradcheckError, GradcheckReport, dot_product_test, gradcheck, numeric_jacobian
 from .primitives import (
     TABLE,
@@ -51,20 +51,92 @@ from .pytree import tree_flatten, tree_map, tree_unflatten
 from .reverse import grad_of
 from .state import detect_anomaly, enable_grad, no_grad
 from .tensor import Tensor, tensor
+from .train import EarlyStopping, History, evaluate, fit
 from .transforms import grad, hessian, jacfwd, jacrev, jvp, value_and_grad, vjp
 
 abs = absolute  # noqa: A001  (NumPy's spelling)
 
 __version__ = "0.1.0"
 
+
+def __getattr__(name: str) -> object:
+    """``mg.plot`` is imported on first use: it needs matplotlib, an optional extra."""
+    if name == "plot":
+        import importlib
+
+        return importlib.import_module(".plot", __name__)
+    raise AttributeError(f"module 'matgrad' has no attribute {name!r}")
+
+
 __all__ = [
-    "TABLE", "GradcheckError", "GradcheckReport", "Tensor", "__version__",
-    "abs", "absolute", "add", "broadcast_to", "clip", "concatenate", "cross_entropy",
-    "detect_anomaly", "div", "dot_product_test", "enable_grad", "exp", "expand_dims", "grad",
-    "grad_of", "gradcheck", "hessian", "jacfwd", "jacrev", "jvp", "leaky_relu", "log",
-    "log_softmax", "logsumexp", "matmul", "matrix_transpose", "max", "maximum", "mean", "min",
-    "minimum", "mul", "neg", "no_grad", "numeric_jacobian", "one_hot", "power", "primitives",
-    "relu", "reshape", "sigmoid", "softmax", "softplus", "sqrt", "squeeze", "stack", "sub",
-    "sum", "swapaxes", "tanh", "tensor", "transpose", "tree_flatten", "tree_map",
-    "tree_unflatten", "value_and_grad", "vjp", "where",
+    "TABLE",
+    "EarlyStopping",
+    "GradcheckError",
+    "History",
+    "data",
+    "evaluate",
+    "fit",
+    "nn",
+    "optim",
+    "GradcheckReport",
+    "Tensor",
+    "__version__",
+    "abs",
+    "absolute",
+    "add",
+    "broadcast_to",
+    "clip",
+    "concatenate",
+    "cross_entropy",
+    "detect_anomaly",
+    "div",
+    "dot_product_test",
+    "enable_grad",
+    "exp",
+    "expand_dims",
+    "grad",
+    "grad_of",
+    "gradcheck",
+    "hessian",
+    "jacfwd",
+    "jacrev",
+    "jvp",
+    "leaky_relu",
+    "log",
+    "log_softmax",
+    "logsumexp",
+    "matmul",
+    "matrix_transpose",
+    "max",
+    "maximum",
+    "mean",
+    "min",
+    "minimum",
+    "mul",
+    "neg",
+    "no_grad",
+    "numeric_jacobian",
+    "one_hot",
+    "power",
+    "primitives",
+    "relu",
+    "reshape",
+    "sigmoid",
+    "softmax",
+    "softplus",
+    "sqrt",
+    "squeeze",
+    "stack",
+    "sub",
+    "sum",
+    "swapaxes",
+    "tanh",
+    "tensor",
+    "transpose",
+    "tree_flatten",
+    "tree_map",
+    "tree_unflatten",
+    "value_and_grad",
+    "vjp",
+    "where",
 ]

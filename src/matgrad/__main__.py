@@ -1,4 +1,4 @@
-"""``python -m matgrad``: the seed network's gradient, by the engine and by the δ equations.
+"""``matgrad demo``: the seed network's gradient, by the engine and by the δ equations.
 
 The network of seed 001 in column layout, ``z¹ = W¹x + b¹, a¹ = σ(z¹), z² = W²a¹ + b²,
 a² = σ(z²), C = ½‖a² − y‖²``, differentiated by matgrad's reverse mode, compared with the
@@ -9,6 +9,7 @@ hand-derived ``δ² = (a² − y) ⊙ σ'(z²)``, ``∂C/∂W² = δ² (a¹)ᵀ`
 from __future__ import annotations
 
 import argparse
+import sys
 from collections.abc import Sequence
 
 import numpy as np
@@ -55,23 +56,26 @@ def demo(sizes: Sequence[int] = (4, 3, 2), seed: int = 0) -> int:
         worst = max(worst, error)
         print(f"∂C/∂{name} {g.shape} by matgrad (max |difference| to the δ equations: {error:.1e})")
         print(g, "\n")
-    report = mg.gradcheck(
-        lambda *p: seed_network_cost(*p, x, y), params, names=names, raise_exception=False
-    )
+    report = mg.gradcheck(lambda *p: seed_network_cost(*p, x, y), params, names=names, raise_exception=False)
     print(report)
     return 0 if report.ok and worst < 1e-12 else 1
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="matgrad", description=__doc__.splitlines()[0])
-    parser.add_argument("--sizes", default="4,3,2", help="layer sizes n_in,n_hidden,n_out")
-    parser.add_argument("--seed", type=int, default=0)
-    args = parser.parse_args(argv)
-    sizes = [int(s) for s in args.sizes.split(",")]
+def demo_command(args: argparse.Namespace) -> int:
+    """``matgrad demo``: the seed network's gradient by matgrad and by the δ equations."""
+    try:
+        sizes = [int(s) for s in args.sizes.split(",")]
+    except ValueError:
+        sizes = []
     if len(sizes) != 3 or min(sizes) < 1:
-        parser.error(f"--sizes needs three positive sizes like 4,3,2, got {args.sizes!r}")
+        print(
+            f"matgrad demo: error: --sizes needs three positive sizes like 4,3,2, got {args.sizes!r}", file=sys.stderr
+        )
+        return 2
     return demo(sizes, args.seed)
 
 
 if __name__ == "__main__":
+    from .cli import main
+
     raise SystemExit(main())

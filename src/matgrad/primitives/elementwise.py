@@ -277,9 +277,24 @@ leaky_relu = Primitive(
     jvp=[lambda t, out, x, slope=0.01: t * _leaky_slope(x, slope)],
     notation=elementwise("leaky_relu({0})", ("(𝟙[{0} > 0] + α 𝟙[{0} ≤ 0])",)),
 )
+def stable_softplus(x: np.ndarray) -> np.ndarray:
+    """log(1 + eˣ) = max(x, 0) + log1p(e^{−|x|}), the exponent clamped like the sigmoid's: no
+    overflow, no underflow, accurate for every x (log1p keeps the tiny left tail)."""
+    x = np.asarray(x)
+    if x.dtype.kind != "f":
+        x = x.astype(np.float64)
+    t = np.empty_like(x)
+    np.abs(x, out=t)
+    np.minimum(t, _exponent_bound(x.dtype), out=t)
+    np.negative(t, out=t)
+    np.exp(t, out=t)
+    np.log1p(t, out=t)
+    return np.add(t, np.maximum(x, 0), out=t)
+
+
 softplus = Primitive(
     "softplus",
-    lambda x: np.logaddexp(0, x),
+    stable_softplus,
     vjp=[lambda g, out, x: g * sigmoid(x)],
     jvp=[lambda t, out, x: t * sigmoid(x)],
     notation=elementwise("log(1 + exp({0}))", ("σ({0})",)),

@@ -1,0 +1,128 @@
+"""The ``matgrad`` command: train, evaluate, predict, demo.
+
+``matgrad train`` with no arguments trains seed 001's network — one sigmoid hidden layer of 30,
+sigmoid outputs, C = ½‖a − y‖², plain SGD (η = 3, minibatches of 10), as in Nielsen's book —
+on scikit-learn's embedded digits and writes a checkpoint, the history and the curves.
+Bad arguments and unreadable files give one line on standard error and a non-zero exit.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from . import checkpoint as ckpt
+
+EXIT_USAGE, EXIT_FAILURE = 2, 1
+
+
+class UsageError(Exception):
+    """A bad combination of arguments, reported as a usage error (exit status 2)."""
+
+
+def _int_list(text: str) -> list[int]:
+    try:
+        sizes = [int(part) for part in text.split(",")]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected comma-separated integers like 64,30,10, got {text!r}") from None
+    if len(sizes) < 2 or min(sizes) < 1:
+        raise argparse.ArgumentTypeError(f"need at least two positive sizes, got {text!r}")
+    return sizes
+
+
+def _positive_int(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
+
+
+def _add_train(commands: Any) -> None:
+    p = commands.add_parser("train", help="train a network (default: seed 001's network on digits)")
+    p.add_argument("--data", default="digits", help="digits, moons, circles, spirals, xor, mnist, or csv:PATH")
+    p.add_argument("--data-dir", type=Path, help="folder of MNIST-format IDX files (for --data mnist)")
+    p.add_argument("--layers", type=_int_list, help="layer sizes, e.g. 64,30,10 (default: inputs,30,classes)")
+    p.add_argument("--activation", default="sigmoid", help="hidden activation: sigmoid, tanh, relu, leaky_relu")
+    p.add_argument("--output-activation", help="default: sigmoid with --loss mse, none (logits) otherwise")
+    p.add_argument("--loss", default="mse", choices=["mse", "cross-entropy", "bce"])
+    p.add_argument("--init", help="glorot, he, nielsen, ... (default by activation)")
+    p.add_argument("--l2", type=float, default=0.0, help="λ of the L2 penalty λ/2 ‖W‖² on weights")
+    p.add_argument("--l1", type=float, default=0.0, help="λ of the L1 penalty λ ‖W‖₁ on weights")
+    p.add_argument("--optimizer", default="sgd", choices=["sgd", "adam", "adamw"])
+    p.add_argument("--lr", type=float, help="learning rate (default: 3.0 for sgd, 1e-3 for adam/adamw)")
+    p.add_argument("--momentum", type=float, default=0.0)
+    p.add_argument("--nesterov", action="store_true")
+    p.add_argument("--weight-decay", type=float, default=0.0)
+    p.add_argument("--schedule", default="none", choices=["none", "step", "cosine"])
+    p.add_argument("--epochs", type=int, default=30)
+    p.add_argument("--batch-size", type=_positive_int, default=10)
+    p.add_argument("--patience", type=int, default=0, help="stop early after this many epochs without improvement")
+    p.add_argument("--standardize", action="store_true", help="standardize features with the training statistics")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument(
+        "--out", type=Path, default=Path("runs/default"), help="folder for model.npz, history.json, curves.png"
+    )
+    p.add_argument("--resume", action="store_true", help="continue the run saved in --out")
+    p.add_argument("--quiet", action="store_true", help="no progress bars")
+
+
+def _add_evaluate(commands: Any) -> None:
+    p = commands.add_parser("evaluate", help="loss and accuracy of a checkpoint on its data")
+    p.add_argument("checkpoint", type=Path)
+    p.add_argument("--data", help="data set to evaluate on (default: the one it was trained on)")
+    p.add_argument("--data-dir", type=Path)
+
+
+def _add_predict(commands: Any) -> None:
+    p = commands.add_parser("predict", help="class predictions of a checkpoint")
+    p.add_argument("checkpoint", type=Path)
+    p.add_argument("--input", type=Path, help="CSV file of feature rows (default: the test split of its data)")
+    p.add_argument("--limit", type=int, default=20, help="print at most this many rows")
+
+
+def _add_demo(commands: Any) -> None:
+    p = commands.add_parser("demo", help="the seed network's gradient by matgrad, by the δ equations, gradchecked")
+    p.add_argument("--sizes", default="4,3,2", help="layer sizes n_in,n_hidden,n_out")
+    p.add_argument("--seed", type=int, default=0)
+
+
+def parser() -> argparse.ArgumentParser:
+    top = argparse.ArgumentParser(prog="matgrad", description=__doc__.splitlines()[0])
+    commands = top.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    for add in (_add_train, _add_evaluate, _add_predict, _add_demo):
+        add(commands)
+    return top
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    from . import runs
+
+    handlers = {"train": runs.train_command, "evaluate": runs.evaluate_command, "predict": runs.predict_command}
+    try:
+        if args.command == "demo":
+            from .__main__ import demo_command
+
+            return demo_command(args)
+        return handlers[args.command](args)
+    except UsageError as error:
+        print(f"matgrad {args.command}: error: {error}", file=sys.stderr)
+        return EXIT_USAGE
+    except (ckpt.CheckpointError, FileNotFoundError, ValueError, ImportError) as error:
+        print(f"matgrad {args.command}: error: {error}", file=sys.stderr)
+        return EXIT_FAILURE
+    except KeyboardInterrupt:
+        print(f"matgrad {args.command}: interrupted; the last checkpoint is intact", file=sys.stderr)
+        return 130
+
+
+def elapsed(since: float) -> str:
+    return f"{time.perf_counter() - since:.1f} s"
+
+
+def format_metrics(name: str, metrics: dict[str, float]) -> str:
+    return f"{name:<6} loss {metrics['loss']:.4f}  accuracy {100 * metrics['accuracy']:.2f}%"

@@ -1,0 +1,305 @@
+"""What the ``matgrad`` commands do: build a run from its settings, train, save, evaluate.
+
+A run's settings are stored in its checkpoint (as JSON), so ``evaluate`` finds the data it was
+trained on and ``train --resume`` continues with exactly the same data, network, optimizer and
+random state — reaching the weights an uninterrupted run would have reached.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from . import checkpoint as ckpt
+from . import data as datasets
+from . import nn, optim
+from .cli import UsageError, elapsed, format_metrics
+from .train import Callback, EarlyStopping, History, TrainState, evaluate, fit
+
+CHECKPOINT, HISTORY, CURVES = "model.npz", "history.json", "curves.png"
+LOSSES = {"mse": "MSELoss", "cross-entropy": "CrossEntropyLoss", "bce": "BCEWithLogitsLoss"}
+
+
+@dataclass
+class Run:
+    """Everything a training run is made of."""
+
+    settings: dict[str, Any]
+    train: Any
+    test: Any
+    model: Any
+    loss: Any
+    optimizer: Any
+    schedule: Any
+    regularizer: Any
+    standardizer: Any = None
+
+
+class Penalty:
+    """Sum of the L2 and L1 penalties on the weights (seed 002's λΩ(θ))."""
+
+    def __init__(self, l2: float, l1: float) -> None:
+        self.terms = [term for lam, term in ((l2, nn.L2), (l1, nn.L1)) if lam > 0 for term in [term(lam)]]
+
+    def __call__(self, model: Any) -> Any:
+        total = self.terms[0](model)
+        for term in self.terms[1:]:
+            total = total + term(model)
+        return total
+
+
+class PrintEachEpoch(Callback):
+    """One line per finished epoch, as it finishes."""
+
+    def on_epoch_end(self, state: TrainState) -> None:
+        print(_epoch_line(state.history.last()), flush=True)
+
+
+class SaveEachEpoch(Callback):
+    """Write the checkpoint after every epoch: a crash loses at most the epoch in progress."""
+
+    def __init__(self, run: Run, path: Path) -> None:
+        self.run, self.path = run, path
+
+    def on_epoch_end(self, state: TrainState) -> None:
+        save_run(self.run, self.path, state.epoch, state.history, state.rng)
+
+
+def settings_from_args(args: argparse.Namespace) -> dict[str, Any]:
+    lr = args.lr if args.lr is not None else (3.0 if args.optimizer == "sgd" else 1e-3)
+    output_activation = args.output_activation or ("sigmoid" if args.loss == "mse" else None)
+    if output_activation in ("none", "identity"):
+        output_activation = None
+    return {
+        "data": args.data,
+        "data_dir": str(args.data_dir) if args.data_dir else None,
+        "seed": args.seed,
+        "layers": args.layers,
+        "activation": args.activation,
+        "output_activation": output_activation,
+        "init": args.init,
+        "loss": args.loss,
+        "l2": args.l2,
+        "l1": args.l1,
+        "optimizer": args.optimizer,
+        "lr": lr,
+        "momentum": args.momentum,
+        "nesterov": args.nesterov,
+        "weight_decay": args.weight_decay,
+        "schedule": args.schedule,
+        "epochs": args.epochs,
+        "batch_size": args.batch_size,
+        "standardize": args.standardize,
+        "patience": args.patience,
+    }
+
+
+def load_data(settings: dict[str, Any]) -> tuple[Any, Any]:
+    data_dir = Path(settings["data_dir"]) if settings.get("data_dir") else None
+    return datasets.load_dataset(settings["data"], data_dir=data_dir, seed=settings["seed"])
+
+
+def build_run(settings: dict[str, Any]) -> Run:
+    train, test = load_data(settings)
+    standardizer = None
+    if settings["standardize"]:
+        standardizer = datasets.Standardizer().fit(train.X)
+        train, test = _standardized(train, standardizer), _standardized(test, standardizer)
+    layers = settings["layers"] or [train.X.shape[1], 30, train.classes]
+    if layers[0] != train.X.shape[1]:
+        raise UsageError(
+            f"--layers starts with {layers[0]} inputs but {settings['data']} has {train.X.shape[1]} features"
+        )
+    outputs = 1 if settings["loss"] == "bce" else train.classes
+    if layers[-1] != outputs:
+        raise UsageError(
+            f"--layers ends with {layers[-1]} outputs but {settings['loss']} on {train.classes} classes needs {outputs}"
+        )
+    settings["layers"] = layers
+    model = nn.MLP(
+        layers,
+        activation=settings["activation"],
+        output_activation=settings["output_activation"],
+        init=settings["init"],
+        seed=settings["seed"],
+        dtype=train.X.dtype,
+    )
+    loss = getattr(nn, LOSSES[settings["loss"]])()
+    hyper: dict[str, Any] = {"lr": settings["lr"], "weight_decay": settings["weight_decay"]}
+    if settings["optimizer"] == "sgd":
+        hyper.update(momentum=settings["momentum"], nesterov=settings["nesterov"])
+    optimizer = optim.make_optimizer(settings["optimizer"], model.parameters(), **hyper)
+    schedule_kw = {"total_steps": settings["epochs"]} if settings["schedule"] == "cosine" else {}
+    if settings["schedule"] == "step":
+        schedule_kw = {"step_size": max(settings["epochs"] // 3, 1), "gamma": 0.1}
+    schedule = optim.make_schedule(settings["schedule"], optimizer, **schedule_kw)
+    penalty = Penalty(settings["l2"], settings["l1"]) if settings["l2"] > 0 or settings["l1"] > 0 else None
+    return Run(settings, train, test, model, loss, optimizer, schedule, penalty, standardizer)
+
+
+def _standardized(dataset: Any, standardizer: Any) -> Any:
+    return datasets.Dataset(
+        standardizer.transform(dataset.X).astype(dataset.X.dtype), dataset.y, dataset.name, dataset.classes
+    )
+
+
+def save_run(run: Run, path: Path, epoch: int, history: History, rng: np.random.Generator) -> Path:
+    arrays = run.standardizer.state_dict() if run.standardizer is not None else None
+    return ckpt.save_training(
+        path,
+        run.model,
+        run.loss,
+        run.optimizer,
+        run.schedule,
+        epoch=epoch,
+        history=history,
+        rng=rng,
+        extra_meta={"settings": run.settings},
+        extra_arrays=arrays,
+    )
+
+
+def resume_run(path: Path) -> tuple[Run, History, np.random.Generator | None]:
+    if not path.is_file():
+        raise UsageError(f"--resume: no checkpoint at {path}; train without --resume first")
+    saved = ckpt.load(path)
+    settings = saved.meta.get("extra", {}).get("settings")
+    if settings is None:
+        raise ckpt.CheckpointError(f"checkpoint {path}: it holds no run settings, so it cannot be resumed")
+    run = build_run(dict(settings))
+    run.model.load_state_dict(saved.section("model"))
+    run.optimizer.load_state_dict(saved.state("optimizer"))
+    if run.schedule is not None and saved.meta.get("schedule") is not None:
+        run.schedule.load_state_dict(saved.state("schedule"))
+    return run, History.from_records(saved.meta.get("history", [])), ckpt.restore_rng(saved)
+
+
+def train_command(args: argparse.Namespace) -> int:
+    started = time.perf_counter()
+    path = args.out / CHECKPOINT
+    if args.resume:
+        run, history, rng = resume_run(path)
+        run.settings["epochs"] = args.epochs
+    else:
+        run, history, rng = build_run(settings_from_args(args)), History(), None
+    remaining = max(run.settings["epochs"] - len(history), 0)
+    print(_describe(run, remaining), flush=True)
+    callbacks: list[Callback] = [PrintEachEpoch(), SaveEachEpoch(run, path)]
+    if run.settings["patience"] > 0:
+        callbacks.insert(0, EarlyStopping("val_accuracy", patience=run.settings["patience"]))
+    rng = rng if rng is not None else np.random.default_rng(run.settings["seed"])
+    history = fit(
+        run.model,
+        run.loss,
+        run.optimizer,
+        run.train,
+        remaining,
+        run.settings["batch_size"],
+        run.test,
+        rng=rng,
+        regularizer=run.regularizer,
+        schedule=run.schedule,
+        callbacks=callbacks,
+        progress=False if args.quiet else None,
+        history=history,
+    )
+    save_run(run, path, len(history), history, rng)
+    history.to_json(args.out / HISTORY)
+    print(format_metrics("train", evaluate(run.model, run.loss, run.train)))
+    print(format_metrics("test", evaluate(run.model, run.loss, run.test)))
+    curves = _write_curves(history, args.out / CURVES)
+    print(f"time {elapsed(started)}; wrote {path}, {args.out / HISTORY}{', ' + str(curves) if curves else ''}")
+    return 0
+
+
+def _describe(run: Run, epochs: int) -> str:
+    s = run.settings
+    hidden = f"{s['activation']} hidden" if len(s["layers"]) > 2 else "no hidden layer"
+    return (
+        f"matgrad train: {s['data']} ({len(run.train)} train / {len(run.test)} test), "
+        f"layers {'-'.join(map(str, s['layers']))} ({hidden}, output {s['output_activation'] or 'logits'}), "
+        f"{s['loss']} loss, {s['optimizer']} lr {s['lr']:g}, batch {s['batch_size']}, {epochs} epochs, seed {s['seed']}"
+    )
+
+
+def _epoch_line(record: dict[str, float]) -> str:
+    val = (
+        f"  test loss {record['val_loss']:.4f} acc {100 * record['val_accuracy']:.2f}%" if "val_loss" in record else ""
+    )
+    return (
+        f"epoch {int(record['epoch']):>3}  loss {record['loss']:.4f} acc {100 * record['accuracy']:.2f}%{val}"
+        f"  ({record['seconds']:.2f} s)"
+    )
+
+
+def _write_curves(history: History, path: Path) -> Path | None:
+    try:
+        from .plot import training_curves
+    except ImportError:
+        print('matgrad: note: no curves.png (matplotlib is missing: pip install "matgrad[cli]")', file=sys.stderr)
+        return None
+    training_curves(history).savefig(path, dpi=100)
+    return path
+
+
+def _restore(path: Path) -> tuple[Any, Any, dict[str, Any], Any]:
+    saved = ckpt.load(path)
+    model, loss = ckpt.restore_model(saved), ckpt.restore_loss(saved)
+    settings = saved.meta.get("extra", {}).get("settings", {})
+    standardizer = None
+    if saved.section("extra"):
+        standardizer = datasets.Standardizer()
+        standardizer.load_state_dict(saved.section("extra"))
+    return model, loss, settings, standardizer
+
+
+def evaluate_command(args: argparse.Namespace) -> int:
+    model, loss, settings, standardizer = _restore(args.checkpoint)
+    if args.data:
+        settings = {**settings, "data": args.data, "data_dir": str(args.data_dir) if args.data_dir else None}
+    if "data" not in settings:
+        raise UsageError(f"{args.checkpoint} does not say what data it was trained on; pass --data")
+    settings.setdefault("seed", 0)
+    train, test = load_data(settings)
+    if standardizer is not None:
+        train, test = _standardized(train, standardizer), _standardized(test, standardizer)
+    print(f"matgrad evaluate: {args.checkpoint} on {settings['data']}")
+    print(format_metrics("train", evaluate(model, loss, train)))
+    print(format_metrics("test", evaluate(model, loss, test)))
+    return 0
+
+
+def predict_command(args: argparse.Namespace) -> int:
+    from .tensor import Tensor
+    from .train import predictions
+
+    model, loss, settings, standardizer = _restore(args.checkpoint)
+    X = _feature_rows(args.input) if args.input else load_data({"seed": 0, **settings})[1].X
+    width = model.parameters()[0].shape[0]
+    if X.shape[1] != width:
+        raise UsageError(f"the rows have {X.shape[1]} features but the network takes {width}")
+    if standardizer is not None:
+        X = standardizer.transform(X).astype(X.dtype)
+    model.eval()
+    outputs = model(Tensor(X.astype(model.parameters()[0].dtype))).data
+    labels = predictions(outputs, type(loss).__name__ == "BCEWithLogitsLoss")
+    for row, label in list(enumerate(labels))[: args.limit]:
+        print(f"{row}\t{label}")
+    if len(labels) > args.limit:
+        print(f"... {len(labels) - args.limit} more rows (--limit)")
+    return 0
+
+
+def _feature_rows(path: Path) -> np.ndarray:
+    """Rows of numbers from a CSV file (no header, no target column)."""
+    try:
+        rows = np.loadtxt(path, delimiter=",", ndmin=2, dtype=np.float64)
+    except ValueError as error:
+        raise ValueError(f"predict: {path}: not a CSV of numbers: {error}") from error
+    return rows

@@ -1,0 +1,251 @@
+"""The training loop: epochs of shuffled minibatches, validation, history, callbacks.
+
+``fit`` is deterministic given its random generator: the only randomness it uses is the
+shuffling of ``rng`` (and whatever the model draws from its own seeded generators), so two
+runs with the same seed give bit-identical weights.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .state import no_grad
+from .tensor import Tensor
+
+Arrays = tuple[np.ndarray, np.ndarray]
+
+
+@dataclass
+class History:
+    """One record per epoch: ``epoch``, ``loss``, ``accuracy``, ``val_loss``, ``val_accuracy``,
+    ``lr``, ``seconds``.  ``history["val_accuracy"]`` gives a column."""
+
+    records: list[dict[str, float]] = field(default_factory=list)
+
+    def __len__(self) -> int:
+        return len(self.records)
+
+    def __getitem__(self, key: str) -> list[float]:
+        return [record[key] for record in self.records if key in record]
+
+    def append(self, record: dict[str, float]) -> None:
+        self.records.append(record)
+
+    def last(self) -> dict[str, float]:
+        return self.records[-1] if self.records else {}
+
+    def to_json(self, path: str | Path) -> None:
+        Path(path).write_text(json.dumps({"epochs": self.records}, indent=1))
+
+    @classmethod
+    def from_records(cls, records: Iterable[dict[str, float]]) -> History:
+        return cls([dict(r) for r in records])
+
+
+@dataclass
+class TrainState:
+    """What a callback sees at the end of each epoch (and may change: set ``stop``)."""
+
+    model: Any
+    loss: Callable
+    optimizer: Any
+    schedule: Any
+    rng: np.random.Generator
+    history: History
+    epoch: int = 0  # epochs completed
+    stop: bool = False
+
+
+class Callback:
+    """Override ``on_epoch_end``; it runs after validation and the schedule's step."""
+
+    def on_epoch_end(self, state: TrainState) -> None:  # pragma: no cover - interface
+        return None
+
+    def on_train_end(self, state: TrainState) -> None:
+        return None
+
+
+class EarlyStopping(Callback):
+    """Stop when ``monitor`` has not improved by ``min_delta`` for ``patience`` epochs.
+
+    Losses are minimised and accuracies maximised; ``restore_best`` puts back the weights of
+    the best epoch when training ends.
+    """
+
+    def __init__(self, monitor: str = "val_loss", patience: int = 5, min_delta: float = 0.0, restore_best: bool = True):
+        self.monitor, self.patience, self.min_delta, self.restore_best = monitor, patience, min_delta, restore_best
+        self.sign = -1.0 if "acc" in monitor else 1.0
+        self.best = np.inf
+        self.best_epoch = 0
+        self.best_weights: dict[str, np.ndarray] | None = None
+
+    def on_epoch_end(self, state: TrainState) -> None:
+        value = state.history.last().get(self.monitor)
+        if value is None:
+            raise KeyError(f"EarlyStopping: no {self.monitor!r} in the history; pass val data or monitor 'loss'")
+        score = self.sign * value
+        if score < self.best - self.min_delta:
+            self.best, self.best_epoch = score, state.epoch
+            if self.restore_best:
+                self.best_weights = state.model.state_dict()
+        elif state.epoch - self.best_epoch >= self.patience:
+            state.stop = True
+
+    def on_train_end(self, state: TrainState) -> None:
+        if self.restore_best and self.best_weights is not None:
+            state.model.load_state_dict(self.best_weights)
+
+
+def as_arrays(data: Any) -> Arrays:
+    """``(X, y)`` from a Dataset-like object (``.X``, ``.y``) or a pair."""
+    if hasattr(data, "X") and hasattr(data, "y"):
+        return data.X, data.y
+    X, y = data
+    return np.asarray(X), np.asarray(y)
+
+
+def predictions(outputs: np.ndarray, binary_logits: bool) -> np.ndarray:
+    """Class predictions: argmax over outputs, or a threshold for a single output column."""
+    if outputs.ndim == 2 and outputs.shape[1] > 1:
+        return outputs.argmax(axis=1)
+    return (outputs.reshape(-1) > (0.0 if binary_logits else 0.5)).astype(np.int64)
+
+
+def _is_binary_logits(loss: Any) -> bool:
+    return type(loss).__name__ == "BCEWithLogitsLoss"
+
+
+def evaluate(model: Any, loss: Callable, data: Any, batch_size: int = 1024) -> dict[str, float]:
+    """Mean loss per example and accuracy, in eval mode, without recording a graph."""
+    X, y = as_arrays(data)
+    if len(X) == 0:
+        raise ValueError("evaluate: the data set is empty")
+    was_training = getattr(model, "training", False)
+    model.eval()
+    total_loss, correct = 0.0, 0
+    with no_grad():
+        for start in range(0, len(X), batch_size):
+            xb, yb = X[start : start + batch_size], y[start : start + batch_size]
+            out = model(Tensor(xb))
+            total_loss += float(loss(out, yb).data) * len(xb)
+            correct += int((predictions(out.data, _is_binary_logits(loss)) == yb).sum())
+    if was_training:
+        model.train()
+    return {"loss": total_loss / len(X), "accuracy": correct / len(X)}
+
+
+def _batches(n: int, batch_size: int, rng: np.random.Generator) -> Iterable[np.ndarray]:
+    order = rng.permutation(n)
+    for start in range(0, n, batch_size):
+        yield order[start : start + batch_size]
+
+
+def _progress(total: int, description: str, enabled: bool) -> Any:
+    if not enabled:
+        return None
+    try:
+        from tqdm.auto import tqdm
+    except ImportError:
+        return None
+    return tqdm(total=total, desc=description, leave=False, unit="batch", dynamic_ncols=True)
+
+
+def train_epoch(
+    model: Any,
+    loss: Callable,
+    optimizer: Any,
+    X: np.ndarray,
+    y: np.ndarray,
+    batch_size: int,
+    rng: np.random.Generator,
+    regularizer: Callable | None = None,
+    bar: Any = None,
+) -> dict[str, float]:
+    """One pass over shuffled minibatches; the mean data loss and accuracy seen while training."""
+    model.train()
+    total_loss, correct, seen = 0.0, 0, 0
+    binary = _is_binary_logits(loss)
+    for index in _batches(len(X), batch_size, rng):
+        xb, yb = X[index], y[index]
+        out = model(Tensor(xb))
+        data_loss = loss(out, yb)
+        objective = data_loss + regularizer(model) if regularizer is not None else data_loss
+        optimizer.zero_grad()
+        objective.backward()
+        optimizer.step()
+        total_loss += float(data_loss.data) * len(index)
+        correct += int((predictions(out.data, binary) == yb).sum())
+        seen += len(index)
+        if bar is not None:
+            bar.update(1)
+            bar.set_postfix(loss=f"{total_loss / seen:.4f}", acc=f"{correct / seen:.3f}", refresh=False)
+    return {"loss": total_loss / seen, "accuracy": correct / seen}
+
+
+def fit(
+    model: Any,
+    loss: Callable,
+    optimizer: Any,
+    train: Any,
+    epochs: int = 10,
+    batch_size: int = 32,
+    val: Any = None,
+    *,
+    seed: int = 0,
+    rng: np.random.Generator | None = None,
+    regularizer: Callable | None = None,
+    schedule: Any = None,
+    callbacks: Sequence[Callback] = (),
+    progress: bool | None = None,
+    history: History | None = None,
+) -> History:
+    """Train ``model`` for ``epochs`` more epochs; return the history (continued if given).
+
+    ``rng`` (or a fresh generator from ``seed``) shuffles the minibatches.  ``progress=None``
+    shows a progress bar only when standard error is a terminal.
+    """
+    if epochs < 0 or batch_size < 1:
+        raise ValueError(f"fit: need epochs >= 0 and batch_size >= 1, got epochs={epochs}, batch_size={batch_size}")
+    X, y = as_arrays(train)
+    if len(X) == 0:
+        raise ValueError("fit: the training set is empty")
+    show = sys.stderr.isatty() if progress is None else progress
+    state = TrainState(
+        model,
+        loss,
+        optimizer,
+        schedule,
+        rng if rng is not None else np.random.default_rng(seed),
+        history if history is not None else History(),
+    )
+    state.epoch = len(state.history)
+    for _ in range(epochs):
+        started = time.perf_counter()
+        bar = _progress(-(-len(X) // batch_size), f"epoch {state.epoch + 1}", show)
+        record: dict[str, float] = {"epoch": state.epoch + 1, "lr": float(optimizer.lr)}
+        record.update(train_epoch(model, loss, optimizer, X, y, batch_size, state.rng, regularizer, bar))
+        if bar is not None:
+            bar.close()
+        if val is not None:
+            record.update({f"val_{k}": v for k, v in evaluate(model, loss, val).items()})
+        if schedule is not None:
+            schedule.step()
+        record["seconds"] = time.perf_counter() - started
+        state.history.append(record)
+        state.epoch += 1
+        for callback in callbacks:
+            callback.on_epoch_end(state)
+        if state.stop:
+            break
+    for callback in callbacks:
+        callback.on_train_end(state)
+    return state.history

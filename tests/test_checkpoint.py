@@ -1,0 +1,136 @@
+"""Checkpoints: round trips, rejection of bad files with clear errors, atomic saves."""
+
+import json
+import zipfile
+
+import numpy as np
+import pytest
+
+import matgrad.checkpoint as ckpt
+import matgrad.nn as nn
+import matgrad.optim as optim
+
+
+def small_model(seed=0, sizes=(4, 3, 2)):
+    return nn.MLP(list(sizes), activation="tanh", seed=seed, dtype=np.float64)
+
+
+def saved(tmp_path, model=None, name="model.npz"):
+    model = model or small_model()
+    return ckpt.save_training(tmp_path / name, model, nn.MSELoss(), epoch=3), model
+
+
+def test_round_trip_restores_architecture_weights_and_metadata(tmp_path):
+    path, model = saved(tmp_path)
+    loaded = ckpt.load(path)
+    assert loaded.meta["epoch"] == 3 and loaded.meta["format"] == "matgrad-checkpoint"
+    assert "matgrad_version" in loaded.meta
+    restored = ckpt.restore_model(loaded)
+    assert [n for n, _ in restored.named_parameters()] == [n for n, _ in model.named_parameters()]
+    for (_, a), (_, b) in zip(restored.named_parameters(), model.named_parameters()):
+        np.testing.assert_array_equal(a.data, b.data)
+        assert a.dtype == b.dtype
+    assert type(ckpt.restore_loss(loaded)).__name__ == "MSELoss"
+
+
+def test_optimizer_state_and_random_state_survive(tmp_path):
+    model = small_model()
+    opt = optim.Adam(model.parameters(), lr=0.01)
+    x = np.random.default_rng(0).standard_normal((5, 4))
+    loss = (model(nn_input(x)) ** 2).sum()
+    loss.backward()
+    opt.step()
+    rng = np.random.default_rng(7)
+    rng.random(3)
+    path = ckpt.save_training(tmp_path / "m.npz", model, nn.MSELoss(), opt, rng=rng)
+    loaded = ckpt.load(path)
+    state = loaded.state("optimizer")
+    for key, value in opt.state_dict().items():
+        if isinstance(value, np.ndarray):
+            np.testing.assert_array_equal(state[key], value)
+        else:
+            assert state[key] == value
+    assert ckpt.restore_rng(loaded).random() == rng.random()
+
+
+def nn_input(x):
+    import matgrad as mg
+
+    return mg.tensor(x)
+
+
+def test_loading_never_unpickles(tmp_path):
+    path = tmp_path / "evil.npz"
+    meta = np.frombuffer(json.dumps({"format": "matgrad-checkpoint"}).encode(), np.uint8)
+    np.savez(path, **{"__meta__": meta, "model/x": np.array([object()], dtype=object)})
+    with pytest.raises(ckpt.CheckpointError, match="not a readable"):
+        ckpt.load(path)
+
+
+@pytest.mark.parametrize(
+    "damage, message",
+    [
+        (lambda p: p.write_bytes(b"not a zip file at all"), "not a readable"),
+        (lambda p: p.write_bytes(p.read_bytes()[: len(p.read_bytes()) // 2]), "not a readable"),
+        (lambda p: np.savez(p, weights=np.ones(3)), "not written by matgrad"),
+        (lambda p: np.savez(p, __meta__=np.frombuffer(b"{oops", np.uint8)), "not valid JSON"),
+        (lambda p: np.savez(p, __meta__=np.frombuffer(b'{"format": "other"}', np.uint8)), "format is 'other'"),
+    ],
+    ids=["garbage", "truncated", "no-metadata", "bad-json", "foreign-format"],
+)
+def test_bad_files_are_rejected_with_a_clear_error(tmp_path, damage, message):
+    path, _ = saved(tmp_path)
+    damage(path)
+    with pytest.raises(ckpt.CheckpointError, match=message):
+        ckpt.load(path)
+
+
+def test_missing_file_is_named(tmp_path):
+    with pytest.raises(ckpt.CheckpointError, match="no such file"):
+        ckpt.load(tmp_path / "nothing.npz")
+
+
+def test_newer_format_asks_for_an_upgrade(tmp_path):
+    path, _ = saved(tmp_path)
+    with zipfile.ZipFile(path) as archive:
+        entries = {name[:-4]: np.load(archive.open(name)) for name in archive.namelist()}
+    meta = json.loads(entries["__meta__"].tobytes())
+    meta["format_version"] = 99
+    entries["__meta__"] = np.frombuffer(json.dumps(meta).encode(), np.uint8)
+    np.savez(path, **entries)
+    with pytest.raises(ckpt.CheckpointError, match="upgrade matgrad"):
+        ckpt.load(path)
+
+
+def test_weights_that_do_not_fit_the_architecture_name_the_parameter(tmp_path):
+    path, _ = saved(tmp_path)
+    loaded = ckpt.load(path)
+    loaded.arrays["model"]["layers.0.W"] = np.zeros((5, 3))
+    with pytest.raises(ckpt.CheckpointError, match=r"layers\.0\.W"):
+        ckpt.restore_model(loaded)
+    del loaded.arrays["model"]["layers.0.W"]
+    with pytest.raises(ckpt.CheckpointError, match=r"layers\.0\.W"):
+        ckpt.restore_model(loaded)
+
+
+def test_a_crash_during_save_leaves_the_previous_checkpoint_intact(tmp_path, monkeypatch):
+    path, _ = saved(tmp_path)
+    before = path.read_bytes()
+
+    def crash(file, **entries):
+        file.write(b"PK\x03\x04 half an archive")
+        raise KeyboardInterrupt("power cut")
+
+    monkeypatch.setattr(np, "savez", crash)
+    with pytest.raises(KeyboardInterrupt):
+        ckpt.save_training(path, small_model(seed=1), nn.MSELoss())
+    monkeypatch.undo()
+    assert path.read_bytes() == before
+    assert ckpt.restore_model(ckpt.load(path)) is not None
+    assert [p.name for p in tmp_path.iterdir()] == ["model.npz"]  # no temporary file left behind
+
+
+def test_saving_replaces_the_old_file_in_one_step(tmp_path):
+    path, _ = saved(tmp_path)
+    ckpt.save_training(path, small_model(seed=5), nn.MSELoss(), epoch=9)
+    assert ckpt.load(path).meta["epoch"] == 9

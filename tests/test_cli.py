@@ -1,0 +1,111 @@
+"""The ``matgrad`` command end to end, in subprocesses, on small data."""
+
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+import matgrad.checkpoint as ckpt
+
+
+def matgrad(*args, cwd=None):
+    return subprocess.run(
+        [sys.executable, "-m", "matgrad", *map(str, args)], capture_output=True, text=True, timeout=300, cwd=cwd
+    )
+
+
+def one_clean_line(result):
+    lines = result.stderr.strip().splitlines()
+    return len(lines) == 1 and "Traceback" not in result.stderr
+
+
+MOONS = [
+    "--data",
+    "moons",
+    "--loss",
+    "cross-entropy",
+    "--activation",
+    "tanh",
+    "--optimizer",
+    "adam",
+    "--lr",
+    "0.05",
+    "--batch-size",
+    "16",
+    "--quiet",
+]
+
+
+def test_train_writes_checkpoint_history_and_curves_then_evaluate_and_predict(tmp_path):
+    out = tmp_path / "run"
+    result = matgrad("train", *MOONS, "--layers", "2,8,2", "--epochs", "3", "--out", out)
+    assert result.returncode == 0, result.stderr
+    assert "test" in result.stdout and "accuracy" in result.stdout and "time" in result.stdout
+    for name in ("model.npz", "history.json", "curves.png"):
+        assert (out / name).is_file()
+    assert (out / "curves.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    history = json.loads((out / "history.json").read_text())["epochs"]
+    assert [r["epoch"] for r in history] == [1, 2, 3]
+
+    evaluated = matgrad("evaluate", out / "model.npz")
+    assert evaluated.returncode == 0, evaluated.stderr
+    test_line = next(line for line in evaluated.stdout.splitlines() if line.startswith("test"))
+    assert f"{100 * history[-1]['val_accuracy']:.2f}%" in test_line
+
+    predicted = matgrad("predict", out / "model.npz", "--limit", "5")
+    assert predicted.returncode == 0, predicted.stderr
+    rows = [line.split("\t") for line in predicted.stdout.splitlines() if "\t" in line]
+    assert len(rows) == 5 and all(label in ("0", "1") for _, label in rows)
+
+
+def test_resume_reaches_the_same_weights_as_an_uninterrupted_run(tmp_path):
+    assert matgrad("train", *MOONS, "--epochs", "4", "--out", tmp_path / "full").returncode == 0
+    assert matgrad("train", *MOONS, "--epochs", "2", "--out", tmp_path / "split").returncode == 0
+    resumed = matgrad("train", "--resume", "--epochs", "4", "--out", tmp_path / "split", "--quiet")
+    assert resumed.returncode == 0, resumed.stderr
+    full = ckpt.load(tmp_path / "full" / "model.npz")
+    split = ckpt.load(tmp_path / "split" / "model.npz")
+    assert split.meta["epoch"] == 4
+    for name, array in full.section("model").items():
+        np.testing.assert_array_equal(split.section("model")[name], array)
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["train", "--epochs", "x"], "invalid int value"),
+        (["train", "--layers", "64"], "at least two"),
+        (["train", "--optimizer", "lbfgs"], "invalid choice"),
+        (["train", "--layers", "5,3,10", "--epochs", "1"], "starts with 5 inputs"),
+        (["train", "--data", "nonsense"], "nonsense"),
+        (["train", "--data", "mnist", "--data-dir", "/nonexistent/mnist"], "/nonexistent/mnist"),
+        (["evaluate", "/nonexistent/model.npz"], "no such file"),
+        (["demo", "--sizes", "4,3"], "three positive sizes"),
+    ],
+)
+def test_bad_input_gives_one_clear_line_and_a_nonzero_exit(args, message, tmp_path):
+    result = matgrad(*args, "--out", tmp_path) if args[0] == "train" else matgrad(*args)
+    assert result.returncode != 0
+    assert message in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_a_corrupt_checkpoint_is_refused_in_one_line(tmp_path):
+    bad = tmp_path / "model.npz"
+    bad.write_bytes(b"\x00" * 100)
+    result = matgrad("evaluate", bad)
+    assert result.returncode == 1 and one_clean_line(result) and "corrupt" in result.stderr
+
+
+def test_help_for_every_command():
+    for command in ("train", "evaluate", "predict", "demo"):
+        result = matgrad(command, "--help")
+        assert result.returncode == 0 and "usage: matgrad" in result.stdout
+
+
+def test_demo_agrees_with_the_delta_equations():
+    result = matgrad("demo")
+    assert result.returncode == 0, result.stderr
+    assert "gradcheck passed" in result.stdout and "∂C/∂W¹" in result.stdout
