@@ -109,3 +109,19 @@ def test_demo_agrees_with_the_delta_equations():
     result = matgrad("demo")
     assert result.returncode == 0, result.stderr
     assert "gradcheck passed" in result.stdout and "∂C/∂W¹" in result.stdout
+
+
+def test_train_on_local_mnist_format_files(tmp_path):
+    from matgrad.data import write_idx
+
+    rng = np.random.default_rng(0)
+    folder = tmp_path / "mnist"
+    folder.mkdir()
+    for prefix, n in (("train", 60), ("t10k", 20)):
+        labels = np.arange(n) % 10
+        images = (rng.random((n, 28, 28)) * 50 + labels[:, None, None] * 20).astype(np.uint8)
+        write_idx(folder / f"{prefix}-images-idx3-ubyte.gz", images)
+        write_idx(folder / f"{prefix}-labels-idx1-ubyte", labels.astype(np.uint8))
+    result = matgrad("train", "--data", "mnist", "--data-dir", folder, "--epochs", "2", "--out", tmp_path / "run", "--quiet")
+    assert result.returncode == 0, result.stderr
+    assert "784-30-10" in result.stdout and "60 train / 20 test" in result.stdout
