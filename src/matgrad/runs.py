@@ -8,6 +8,7 @@ random state — reaching the weights an uninterrupted run would have reached.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import sys
 import time
 from dataclasses import dataclass
@@ -144,9 +145,7 @@ def build_run(settings: dict[str, Any]) -> Run:
 
 
 def _standardized(dataset: Any, standardizer: Any) -> Any:
-    return datasets.Dataset(
-        standardizer.transform(dataset.X).astype(dataset.X.dtype), dataset.y, dataset.name, dataset.classes
-    )
+    return dataclasses.replace(dataset, X=standardizer.transform(dataset.X).astype(dataset.X.dtype))
 
 
 def save_run(run: Run, path: Path, epoch: int, history: History, rng: np.random.Generator) -> Path:

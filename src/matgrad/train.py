@@ -17,6 +17,7 @@ from typing import Any
 
 import numpy as np
 
+from .data.batching import batches
 from .state import no_grad
 from .tensor import Tensor
 
@@ -143,12 +144,6 @@ def evaluate(model: Any, loss: Callable, data: Any, batch_size: int = 1024) -> d
     return {"loss": total_loss / len(X), "accuracy": correct / len(X)}
 
 
-def _batches(n: int, batch_size: int, rng: np.random.Generator) -> Iterable[np.ndarray]:
-    order = rng.permutation(n)
-    for start in range(0, n, batch_size):
-        yield order[start : start + batch_size]
-
-
 def _progress(total: int, description: str, enabled: bool) -> Any:
     if not enabled:
         return None
@@ -174,17 +169,16 @@ def train_epoch(
     model.train()
     total_loss, correct, seen = 0.0, 0, 0
     binary = _is_binary_logits(loss)
-    for index in _batches(len(X), batch_size, rng):
-        xb, yb = X[index], y[index]
+    for xb, yb in batches(X, y, batch_size, shuffle=True, rng=rng):
         out = model(Tensor(xb))
         data_loss = loss(out, yb)
         objective = data_loss + regularizer(model) if regularizer is not None else data_loss
         optimizer.zero_grad()
         objective.backward()
         optimizer.step()
-        total_loss += float(data_loss.data) * len(index)
+        total_loss += float(data_loss.data) * len(xb)
         correct += int((predictions(out.data, binary) == yb).sum())
-        seen += len(index)
+        seen += len(xb)
         if bar is not None:
             bar.update(1)
             bar.set_postfix(loss=f"{total_loss / seen:.4f}", acc=f"{correct / seen:.3f}", refresh=False)
