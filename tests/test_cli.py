@@ -122,6 +122,8 @@ def test_train_on_local_mnist_format_files(tmp_path):
         images = (rng.random((n, 28, 28)) * 50 + labels[:, None, None] * 20).astype(np.uint8)
         write_idx(folder / f"{prefix}-images-idx3-ubyte.gz", images)
         write_idx(folder / f"{prefix}-labels-idx1-ubyte", labels.astype(np.uint8))
-    result = matgrad("train", "--data", "mnist", "--data-dir", folder, "--epochs", "2", "--out", tmp_path / "run", "--quiet")
+    result = matgrad(
+        "train", "--data", "mnist", "--data-dir", folder, "--epochs", "2", "--out", tmp_path / "run", "--quiet"
+    )
     assert result.returncode == 0, result.stderr
     assert "784-30-10" in result.stdout and "60 train / 20 test" in result.stdout
