@@ -7,9 +7,10 @@ import matgrad as mg
 from matgrad.primitives import Primitive
 from matgrad.primitives.core import value
 from matgrad.primitives.elementwise import stable_sigmoid
-from matgrad.primitives.notation import elementwise
+from matgrad.primitives.notation import elementwise, x
+from matgrad.symbolic import fn
 
-SIGMOID_NOTATION = elementwise("σ({0})", ("σ'({0})",))
+SIGMOID_NOTATION = elementwise(fn("sigmoid", x[0]), (fn("dsigmoid", x[0]),))
 
 
 def sigmoid_with(vjp, jvp=None):

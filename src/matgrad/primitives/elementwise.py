@@ -12,8 +12,13 @@ from typing import Any
 
 import numpy as np
 
+from ..symbolic import fn
 from .core import Primitive, register, unbroadcast, value
-from .notation import elementwise
+from .notation import elementwise, structural
+from .notation import out as result
+from .notation import x as inputs
+
+x0, x1, x2 = inputs
 
 
 def broadcast_hint(values: Sequence[Any], params: dict) -> str:
@@ -42,14 +47,14 @@ add = _binary(
     np.add,
     vjp=[lambda g, out, x, y: unbroadcast(g, x.shape), lambda g, out, x, y: unbroadcast(g, y.shape)],
     jvp=[lambda t, out, x, y: t, lambda t, out, x, y: t],
-    notation=elementwise("{0} + {1}", ("1", "1")),
+    notation=elementwise(x0 + x1, (1, 1)),
 )
 sub = _binary(
     "sub",
     np.subtract,
     vjp=[lambda g, out, x, y: unbroadcast(g, x.shape), lambda g, out, x, y: unbroadcast(-g, y.shape)],
     jvp=[lambda t, out, x, y: t, lambda t, out, x, y: -t],
-    notation=elementwise("{0} − {1}", ("1", "-1")),
+    notation=elementwise(x0 - x1, (1, -1)),
 )
 mul = _binary(
     "mul",
@@ -59,7 +64,7 @@ mul = _binary(
         lambda g, out, x, y: unbroadcast(g * x, y.shape),
     ],
     jvp="linear",
-    notation=elementwise("{0} ⊙ {1}", ("{1}", "{0}")),
+    notation=elementwise(x0 * x1, (x1, x0)),
 )
 div = _binary(
     "div",
@@ -69,7 +74,7 @@ div = _binary(
         lambda g, out, x, y: unbroadcast(-g * out / y, y.shape),
     ],
     jvp=[lambda t, out, x, y: t / y, lambda t, out, x, y: -t * out / y],
-    notation=elementwise("{0} ⊘ {1}", ("1 ⊘ {1}", "−{out} ⊘ {1}")),
+    notation=elementwise(x0 / x1, (1 / x1, -result / x1)),
 )
 
 
@@ -97,38 +102,36 @@ power = _binary(
         lambda t, out, x, y: t * y * _power_base(x, y) ** (y - 1),
         lambda t, out, x, y: t * out * _log_base(x),
     ],
-    notation=elementwise("{0}^{1}", ("{1} {0}^({1}−1)", "{out} ⊙ log {0}")),
+    notation=elementwise(x0**x1, (fn("pow_prime", x0, x1), result * fn("logpos", x0))),
 )
-neg = Primitive(
-    "neg", np.negative, vjp=[lambda g, out, x: -g], jvp="linear", notation=elementwise("−{0}", ("-1",))
-)
+neg = Primitive("neg", np.negative, vjp=[lambda g, out, x: -g], jvp="linear", notation=elementwise(-x0, (-1,)))
 exp = Primitive(
     "exp",
     np.exp,
     vjp=[lambda g, out, x: g * out],
     jvp=[lambda t, out, x: t * out],
-    notation=elementwise("exp({0})", ("exp({0})",)),
+    notation=elementwise(fn("exp", x0), (fn("exp", x0),)),
 )
 log = Primitive(
     "log",
     np.log,
     vjp=[lambda g, out, x: g / x],
     jvp=[lambda t, out, x: t / x],
-    notation=elementwise("log({0})", ("1 ⊘ {0}",)),
+    notation=elementwise(fn("log", x0), (1 / x0,)),
 )
 sqrt = Primitive(
     "sqrt",
     np.sqrt,
     vjp=[lambda g, out, x: g / (2 * out)],
     jvp=[lambda t, out, x: t / (2 * out)],
-    notation=elementwise("√{0}", ("1 ⊘ (2√{0})",)),
+    notation=elementwise(fn("sqrt", x0), (1 / (2 * result),)),
 )
 absolute = Primitive(
     "absolute",
     np.abs,
     vjp=[lambda g, out, x: g * np.sign(value(x))],
     jvp=[lambda t, out, x: t * np.sign(value(x))],
-    notation=elementwise("|{0}|", ("sign({0})",)),
+    notation=elementwise(fn("abs", x0), (fn("sign", x0),)),
 )
 
 
@@ -138,7 +141,9 @@ def _share(x: Any, y: Any, out: Any, wins: Any) -> np.ndarray:
     return np.where(xv == yv, 0.5, wins(xv, yv)).astype(value(out).dtype)
 
 
-def _extremum(name: str, forward: Any, wins: Any, symbol: str) -> Primitive:
+def _extremum(name: str, forward: Any, wins: Any, margin: Any) -> Primitive:
+    """maximum or minimum: ``wins(a, b)`` says where a is selected, ``margin(a, b)`` is positive there."""
+
     def share_x(out: Any, x: Any, y: Any) -> np.ndarray:
         return _share(x, y, out, wins)
 
@@ -154,25 +159,15 @@ def _extremum(name: str, forward: Any, wins: Any, symbol: str) -> Primitive:
         ],
         jvp=[lambda t, out, x, y: t * share_x(out, x, y), lambda t, out, x, y: t * share_y(out, x, y)],
         notation=elementwise(
-            f"{symbol}({{0}}, {{1}})",
-            (f"𝟙[{{0}} {wins.__doc__} {{1}}]", f"𝟙[{{1}} {wins.__doc__} {{0}}]"),
+            fn(name[:3], x0, x1),
+            (fn("share", margin(x0, x1)), fn("share", margin(x1, x0))),
             why="elementwise: the gradient goes to the input that was selected (split ½/½ on a tie)",
         ),
     )
 
 
-def _greater(a: Any, b: Any) -> Any:
-    """>"""
-    return a > b
-
-
-def _less(a: Any, b: Any) -> Any:
-    """<"""
-    return a < b
-
-
-maximum = _extremum("maximum", np.maximum, _greater, "max")
-minimum = _extremum("minimum", np.minimum, _less, "min")
+maximum = _extremum("maximum", np.maximum, lambda a, b: a > b, lambda a, b: a - b)
+minimum = _extremum("minimum", np.minimum, lambda a, b: a < b, lambda a, b: b - a)
 
 
 def _masked(mask: Any, g: Any, other: bool) -> Any:
@@ -189,12 +184,29 @@ where = Primitive(
     ],
     jvp=[None, lambda t, out, c, x, y: _masked(value(c), t, False), lambda t, out, c, x, y: _masked(value(c), t, True)],
     notation=elementwise(
-        "where({0}, {1}, {2})",
-        ("0", "𝟙[{0}]", "𝟙[¬{0}]"),
+        fn("where", x0, x1, x2),
+        (0, fn("mask", x0), fn("notmask", x0)),
         why="elementwise selection: the gradient flows to the branch that was taken",
     ),
     error_hint=broadcast_hint,
 )
+
+
+def _bounds(context: dict) -> tuple[Any, Any]:
+    params = context.get("params", {})
+    return params.get("lo"), params.get("hi")
+
+
+def _inside_bounds(v: np.ndarray, context: dict) -> np.ndarray:
+    return _inside(v, *_bounds(context)).astype(float)
+
+
+def _leaky_value(v: np.ndarray, context: dict) -> np.ndarray:
+    return np.where(v > 0, v, v * context.get("params", {}).get("slope", 0.01))
+
+
+def _leaky_derivative(v: np.ndarray, context: dict) -> np.ndarray:
+    return np.where(v > 0, 1.0, context.get("params", {}).get("slope", 0.01))
 
 
 def _inside(x: Any, lo: Any, hi: Any) -> np.ndarray:
@@ -212,7 +224,12 @@ clip = Primitive(
     lambda x, lo=None, hi=None: np.clip(x, lo, hi),
     vjp=[lambda g, out, x, lo=None, hi=None: g * _inside(x, lo, hi)],
     jvp=[lambda t, out, x, lo=None, hi=None: t * _inside(x, lo, hi)],
-    notation=elementwise("clip({0}, lo, hi)", ("𝟙[lo ≤ {0} ≤ hi]",)),
+    notation=elementwise(
+        structural(
+            "clip", x0, "clip({0})", r"\operatorname{clip}\left({0}\right)", lambda v, c: np.clip(v, *_bounds(c))
+        ),
+        (structural("inside", x0, "𝟙[lo ≤ {0} ≤ hi]", r"\mathbb{1}\left[{0} \in [l, h]\right]", _inside_bounds),),
+    ),
 )
 
 
@@ -247,21 +264,21 @@ sigmoid = Primitive(
     stable_sigmoid,
     vjp=[lambda g, out, x: g * out * (1 - out)],  # σ' from the saved output
     jvp=[lambda t, out, x: t * out * (1 - out)],
-    notation=elementwise("σ({0})", ("σ'({0})",)),
+    notation=elementwise(fn("sigmoid", x0), (fn("dsigmoid", x0),)),
 )
 tanh = Primitive(
     "tanh",
     np.tanh,
     vjp=[lambda g, out, x: g * (1 - out * out)],
     jvp=[lambda t, out, x: t * (1 - out * out)],
-    notation=elementwise("tanh({0})", ("(1 − tanh²({0}))",)),
+    notation=elementwise(fn("tanh", x0), (fn("dtanh", x0),)),
 )
 relu = Primitive(
     "relu",
     lambda x: np.maximum(x, 0),
     vjp=[lambda g, out, x: g * (value(x) > 0)],  # derivative taken as 0 at x = 0
     jvp=[lambda t, out, x: t * (value(x) > 0)],
-    notation=elementwise("relu({0})", ("𝟙[{0} > 0]",)),
+    notation=elementwise(fn("relu", x0), (fn("step", x0),)),
 )
 
 
@@ -275,8 +292,13 @@ leaky_relu = Primitive(
     lambda x, slope=0.01: np.where(x > 0, x, x * slope),
     vjp=[lambda g, out, x, slope=0.01: g * _leaky_slope(x, slope)],
     jvp=[lambda t, out, x, slope=0.01: t * _leaky_slope(x, slope)],
-    notation=elementwise("leaky_relu({0})", ("(𝟙[{0} > 0] + α 𝟙[{0} ≤ 0])",)),
+    notation=elementwise(
+        structural("leaky_relu", x0, "leaky_relu({0})", r"\operatorname{leaky\_relu}\left({0}\right)", _leaky_value),
+        (structural("leaky_slope", x0, "(𝟙[{0} > 0] + α 𝟙[{0} ≤ 0])", r"\alpha_{{0}}", _leaky_derivative),),
+    ),
 )
+
+
 def stable_softplus(x: np.ndarray) -> np.ndarray:
     """log(1 + eˣ) = max(x, 0) + log1p(e^{−|x|}), the exponent clamped like the sigmoid's: no
     overflow, no underflow, accurate for every x (log1p keeps the tiny left tail)."""
@@ -297,21 +319,21 @@ softplus = Primitive(
     stable_softplus,
     vjp=[lambda g, out, x: g * sigmoid(x)],
     jvp=[lambda t, out, x: t * sigmoid(x)],
-    notation=elementwise("log(1 + exp({0}))", ("σ({0})",)),
+    notation=elementwise(fn("softplus", x0), (fn("sigmoid", x0),)),
 )
 astype = Primitive(
     "astype",
     lambda x, dtype: np.asarray(x).astype(dtype),
     vjp=[lambda g, out, x, dtype: astype(g, dtype=x.dtype)],
     jvp=[lambda t, out, x, dtype: astype(t, dtype=dtype)],
-    notation=elementwise("{0}", ("1",), why="a change of precision: the Jacobian is the identity"),
+    notation=elementwise(x0, (1,), why="a change of precision: the Jacobian is the identity"),
 )
 identity = Primitive(
     "identity",
     lambda x: x,
     vjp=[lambda g, out, x: g],
     jvp="linear",
-    notation=elementwise("{0}", ("1",), why="the identity map: the gradient passes unchanged"),
+    notation=elementwise(x0, (1,), why="the identity map: the gradient passes unchanged"),
 )
 
 register(add, sub, mul, div, power, neg, exp, log, sqrt, absolute, maximum, minimum, where, clip)

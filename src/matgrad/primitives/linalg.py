@@ -13,7 +13,10 @@ from typing import Any
 import numpy as np
 
 from .core import Primitive, register, unbroadcast
-from .notation import custom
+from .notation import custom, g, linear, structural, t
+from .notation import x as inputs
+
+x0, x1 = inputs[:2]
 
 
 def _expand_last(g: Any) -> Any:
@@ -75,15 +78,12 @@ matmul = Primitive(
     vjp=[matmul_vjp_a, matmul_vjp_b],
     jvp="linear",  # bilinear: dA B and A dB
     notation=custom(
-        "{0} {1}",
-        jacobian=("{g} {1}ᵀ", "{0}ᵀ {g}"),
+        x0 @ x1,
+        vjp=(g @ x1.T, x0.T @ g),
+        jvp=(t @ x1, x0 @ t),
         index=(
             "Σ_ij [{g}]_ij ∂[{0}{1}]_ij/∂[{0}]_kl = Σ_ij [{g}]_ij δ_ik [{1}]_lj = Σ_j [{g}]_kj [{1}]_lj",
             "Σ_ij [{g}]_ij ∂[{0}{1}]_ij/∂[{1}]_kl = Σ_ij [{g}]_ij [{0}]_ik δ_jl = Σ_i [{0}]_ik [{g}]_il",
-        ),
-        differential=(
-            "{g} : (d{0}) {1} = {g} {1}ᵀ : d{0}",
-            "{g} : {0} (d{1}) = {0}ᵀ {g} : d{1}",
         ),
         product=("matrix", "matrix"),
         why=(
@@ -106,12 +106,17 @@ transpose = Primitive(
     lambda x, axes=None: np.transpose(x, axes),
     vjp=[lambda g, out, x, axes=None: transpose(g, axes=_inverse_axes(axes, x.ndim))],
     jvp="linear",
-    notation=custom(
-        "{0}ᵀ",
-        jacobian=("{g}ᵀ",),
-        index=("Σ_ij [{g}]_ij ∂[{0}]_ji/∂[{0}]_kl = Σ_ij [{g}]_ij δ_jk δ_il = [{g}]_lk",),
-        differential=("{g} : d{0}ᵀ = {g}ᵀ : d{0}",),
-        product=("transpose",),
+    notation=linear(
+        structural("transpose", x0, "{0}ᵀ", r"{0}^{\top}", lambda v, c: np.transpose(v, c["params"].get("axes"))),
+        vjp=structural(
+            "transpose_back",
+            g,
+            "{0}ᵀ",
+            r"{0}^{\top}",
+            lambda v, c: np.transpose(v, _inverse_axes(c["params"].get("axes"), np.ndim(v))),
+        ),
+        index="Σ_ij [{g}]_ij ∂[{0}]_ji/∂[{0}]_kl = Σ_ij [{g}]_ij δ_jk δ_il = [{g}]_lk",
+        product="transpose",
         why="transposing permutes entries, so the gradient is permuted back: A : Bᵀ = Aᵀ : B",
     ),
 )

@@ -11,10 +11,47 @@ from typing import Any
 
 import numpy as np
 
+from ..symbolic import fn
 from .core import Primitive, register, unbroadcast
 from .elementwise import exp
-from .notation import custom
+from .notation import custom, g, structural, t
+from .notation import out as result
+from .notation import x as inputs
 from .reductions import _logsumexp
+
+x0, x1 = inputs[:2]
+
+
+def _axis(context: dict) -> int:
+    return context.get("params", {}).get("axis", -1)
+
+
+def _row_sum(expr: Any) -> Any:
+    """Σ_j over the softmax axis, kept as a size-1 axis: the 1ᵀ of the rank-one term."""
+    return structural(
+        "row_sum", expr, "Σⱼ({0})", r"\sum_j\left({0}\right)", lambda v, c: np.sum(v, axis=_axis(c), keepdims=True)
+    )
+
+
+def _per_example(expr: Any) -> Any:
+    """An example's gradient g, shaped to broadcast along the class axis."""
+    return structural("per_example", expr, "{0}", "{0}", lambda v, c: np.expand_dims(v, _axis(c)))
+
+
+def _softmax_of(expr: Any) -> Any:
+    return structural(
+        "softmax", expr, "softmax({0})", r"\operatorname{softmax}\left({0}\right)", lambda v, c: _softmax(v, _axis(c))
+    )
+
+
+def _log_softmax_of(expr: Any) -> Any:
+    return structural(
+        "log_softmax",
+        expr,
+        "log softmax({0})",
+        r"\log\operatorname{softmax}\left({0}\right)",
+        lambda v, c: _log_softmax(v, _axis(c)),
+    )
 
 
 def _log_softmax(x: np.ndarray, axis: int = -1) -> np.ndarray:
@@ -47,10 +84,10 @@ softmax = Primitive(
     vjp=[lambda g, out, x, axis=-1: out * (g - (g * out).sum(axis=axis, keepdims=True))],
     jvp=[lambda t, out, x, axis=-1: out * (t - (t * out).sum(axis=axis, keepdims=True))],
     notation=custom(
-        "softmax({0})",
-        jacobian=("(diag(s) − s sᵀ) {g} = s ⊙ ({g} − sᵀ{g}), s = {out}",),
+        _softmax_of(x0),
+        vjp=(result * (g - _row_sum(g * result)),),
+        jvp=(result * (t - _row_sum(t * result)),),
         index=("Σ_j [{g}]_j s_j (δ_jk − s_k) = s_k ([{g}]_k − Σ_j [{g}]_j s_j)",),
-        differential=("{g} : (diag(s) − s sᵀ) d{0} = s ⊙ ({g} − sᵀ{g}) : d{0}",),
         product=("hadamard",),
         why="the Jacobian diag(s) − s sᵀ is a diagonal minus a rank-one matrix; its product "
         "with g is a Hadamard product and one dot product, never the n×n matrix",
@@ -62,10 +99,10 @@ log_softmax = Primitive(
     vjp=[lambda g, out, x, axis=-1: g - exp(out) * g.sum(axis=axis, keepdims=True)],
     jvp=[lambda t, out, x, axis=-1: t - (exp(out) * t).sum(axis=axis, keepdims=True)],
     notation=custom(
-        "log softmax({0})",
-        jacobian=("{g} − softmax({0}) (1ᵀ{g})",),
+        _log_softmax_of(x0),
+        vjp=(g - fn("exp", result) * _row_sum(g),),
+        jvp=(t - _row_sum(fn("exp", result) * t),),
         index=("Σ_j [{g}]_j (δ_jk − s_k) = [{g}]_k − s_k Σ_j [{g}]_j",),
-        differential=("{g} : (I − s 1ᵀ) d{0} = ({g} − s 1ᵀ{g}) : d{0}",),
         product=("hadamard",),
         why="log softmax(z) = z − logsumexp(z): the identity minus the softmax in every row",
     ),
@@ -87,19 +124,29 @@ softmax_cross_entropy = Primitive(
         lambda t, out, z, y, axis=-1: -(t * log_softmax(z, axis=axis)).sum(axis=axis),
     ],
     notation=custom(
-        "−Σ {1} ⊙ log softmax({0})",
-        jacobian=("{g} (softmax({0}) − {1})", "−{g} log softmax({0})"),
+        structural(
+            "cross_entropy",
+            x0,
+            "−Σ y ⊙ log softmax({0})",
+            r"-\sum y \odot \log\operatorname{softmax}({0})",
+            lambda v, c: v,
+        ),
+        vjp=(_per_example(g) * (_softmax_of(x0) - x1), -_per_example(g) * _log_softmax_of(x0)),
+        jvp=(
+            structural(
+                "row_dot", t * (_softmax_of(x0) - x1), "Σⱼ {0}", r"\sum_j {0}", lambda v, c: np.sum(v, axis=_axis(c))
+            ),
+            structural(
+                "row_dot", -t * _log_softmax_of(x0), "Σⱼ {0}", r"\sum_j {0}", lambda v, c: np.sum(v, axis=_axis(c))
+            ),
+        ),
         index=(
             "−Σ_j [{1}]_j (δ_jk − s_k) = s_k − [{1}]_k  (Σ_j [{1}]_j = 1)",
             "−[log softmax({0})]_k",
         ),
-        differential=(
-            "{g} : −{1} : (I − s 1ᵀ) d{0} = {g} (s − {1}) : d{0}",
-            "{g} : −log softmax({0}) : d{1}",
-        ),
         product=("hadamard", "hadamard"),
         why="softmax and cross-entropy fused: the 1/s of the log cancels the s of the softmax "
-        "Jacobian, leaving softmax(z) − y",
+        "Jacobian, leaving softmax(z) − y (for targets y that sum to 1)",
     ),
 )
 

@@ -13,8 +13,54 @@ import numpy as np
 
 from .core import Primitive, register, shape_of, value
 from .elementwise import exp
-from .notation import custom
+from .notation import custom, g, structural, t
+from .notation import x as inputs
 from .shape import broadcast_to
+
+x0 = inputs[0]
+
+
+def _param(context: dict, name: str, default: Any = None) -> Any:
+    return context.get("params", {}).get(name, default)
+
+
+def _spread_value(v: Any, context: dict) -> np.ndarray:
+    """A reduced gradient copied back along the reduced axes to the input's shape."""
+    shape = context["shape"]
+    kept = keep_axes(np.asarray(v), shape, _param(context, "axis"), _param(context, "keepdims", False))
+    return np.broadcast_to(kept, shape)
+
+
+def spread(expr: Any) -> Any:
+    """``g`` copied along the summed axes (the Jacobian of a sum is a row of ones: g 1ᵀ)."""
+    return structural("spread", expr, "{0}", "{0}", _spread_value)
+
+
+def _reduced(kind: str, text: str, latex: str, reduce: Any) -> Any:
+    def evaluate(v: Any, context: dict) -> np.ndarray:
+        return reduce(np.asarray(v), axis=_param(context, "axis"), keepdims=_param(context, "keepdims", False))
+
+    return lambda operand: structural(kind, operand, text, latex, evaluate)
+
+
+_sum_of = _reduced("sum", "Σ {0}", r"\sum {0}", np.sum)
+_mean_of = _reduced("mean", "mean({0})", r"\operatorname{mean}\left({0}\right)", np.mean)
+_max_of = _reduced("max", "max({0})", r"\max\left({0}\right)", np.max)
+
+
+def _count_value(v: Any, context: dict) -> np.ndarray:
+    return v / (_count(context["shape"], _param(context, "axis")) or 1)
+
+
+def _argmax_share(v: Any, context: dict) -> np.ndarray:
+    axes = _axes(_param(context, "axis"), np.ndim(v))
+    hits = (v == np.max(v, axis=axes, keepdims=True)).astype(float)
+    return hits / hits.sum(axis=axes, keepdims=True)
+
+
+def _softmax_over(v: Any, context: dict) -> np.ndarray:
+    axes = _axes(_param(context, "axis"), np.ndim(v))
+    return np.exp(v - _logsumexp(v, axis=axes, keepdims=True))
 
 
 def _axes(axis: Any, ndim: int) -> tuple[int, ...]:
@@ -73,12 +119,12 @@ sum = Primitive(  # noqa: A001  (NumPy's name, used as mg.sum)
     vjp=[_sum_vjp],
     jvp="linear",
     notation=custom(
-        "Σ {0}",
-        jacobian=("{g} 1ᵀ (g copied along the summed axes)",),
+        _sum_of(x0),
+        vjp=(spread(g),),
+        jvp=(_sum_of(t),),
         index=("Σ_j [{g}]_j ∂(Σ_i [{0}]_i)/∂[{0}]_k = Σ_j [{g}]_j Σ_i δ_ik = [{g}]",),
-        differential=("{g} : Σ d{0} = ({g} 1ᵀ) : d{0}",),
         product=("broadcast",),
-        why="every summand moves the sum one-for-one: the Jacobian is a row of ones",
+        why="every summand moves the sum one-for-one: the Jacobian is a row of ones, so g is copied",
     ),
 )
 mean = Primitive(
@@ -87,10 +133,10 @@ mean = Primitive(
     vjp=[_mean_vjp],
     jvp="linear",
     notation=custom(
-        "mean({0})",
-        jacobian=("{g} 1ᵀ / N",),
+        _mean_of(x0),
+        vjp=(structural("per_count", spread(g), "{0} / N", r"\frac{{0}}{N}", _count_value),),
+        jvp=(_mean_of(t),),
         index=("Σ_j [{g}]_j ∂((1/N) Σ_i [{0}]_i)/∂[{0}]_k = [{g}] / N",),
-        differential=("{g} : (1/N) Σ d{0} = ({g} 1ᵀ / N) : d{0}",),
         product=("broadcast",),
         why="a mean is a sum scaled by 1/N, so each entry receives g/N",
     ),
@@ -99,8 +145,9 @@ max = Primitive(  # noqa: A001
     "max",
     lambda x, axis=None, keepdims=False: np.max(x, axis=axis, keepdims=keepdims),
     vjp=[
-        lambda g, out, x, axis=None, keepdims=False: keep_axes(g, x.shape, axis, keepdims)
-        * _max_share(out, x, axis, keepdims)
+        lambda g, out, x, axis=None, keepdims=False: (
+            keep_axes(g, x.shape, axis, keepdims) * _max_share(out, x, axis, keepdims)
+        )
     ],
     jvp=[
         lambda t, out, x, axis=None, keepdims=False: (t * _max_share(out, x, axis, keepdims)).sum(
@@ -108,10 +155,12 @@ max = Primitive(  # noqa: A001
         )
     ],
     notation=custom(
-        "max({0})",
-        jacobian=("{g} ⊙ 𝟙[{0} = max] / #ties",),
+        _max_of(x0),
+        vjp=(
+            spread(g) * structural("argmax", x0, "𝟙[{0} = max]/m", r"\frac{\mathbb{1}[{0} = \max]}{m}", _argmax_share),
+        ),
+        jvp=(_sum_of(t * structural("argmax", x0, "𝟙[{0} = max]/m", r"\mathbb{1}", _argmax_share)),),
         index=("[{g}] 𝟙[[{0}]_k = max] / m, m the number of entries at the maximum",),
-        differential=("{g} : d max({0}) = ({g} ⊙ 𝟙[{0} = max] / m) : d{0}",),
         product=("hadamard",),
         why="only the largest entry moves the maximum; on a tie of m entries each gets 1/m",
     ),
@@ -120,8 +169,9 @@ logsumexp = Primitive(
     "logsumexp",
     _logsumexp,
     vjp=[
-        lambda g, out, x, axis=None, keepdims=False: keep_axes(g, x.shape, axis, keepdims)
-        * _softmax_weights(out, x, axis, keepdims)
+        lambda g, out, x, axis=None, keepdims=False: (
+            keep_axes(g, x.shape, axis, keepdims) * _softmax_weights(out, x, axis, keepdims)
+        )
     ],
     jvp=[
         lambda t, out, x, axis=None, keepdims=False: (t * _softmax_weights(out, x, axis, keepdims)).sum(
@@ -129,10 +179,16 @@ logsumexp = Primitive(
         )
     ],
     notation=custom(
-        "log Σ exp({0})",
-        jacobian=("{g} softmax({0})ᵀ",),
+        structural(
+            "logsumexp", x0, "log Σ exp({0})", r"\log\sum e^{{0}}", lambda v, c: _logsumexp(v, _param(c, "axis"))
+        ),
+        vjp=(
+            spread(g) * structural("softmax_over", x0, "softmax({0})", r"\operatorname{softmax}({0})", _softmax_over),
+        ),
+        jvp=(
+            _sum_of(t * structural("softmax_over", x0, "softmax({0})", r"\operatorname{softmax}({0})", _softmax_over)),
+        ),
         index=("Σ_j [{g}]_j exp([{0}]_k − {out}) = [{g}] softmax({0})_k",),
-        differential=("{g} : d logΣexp({0}) = {g} softmax({0}) : d{0}",),
         product=("hadamard",),
         why="∂ log Σ eˣ / ∂x_k = e^{x_k} / Σ eˣ, which is the softmax",
     ),

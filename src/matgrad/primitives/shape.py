@@ -12,11 +12,23 @@ from typing import Any
 import numpy as np
 
 from .core import Primitive, register, shape_of, unbroadcast, value
-from .notation import custom
+from .notation import g, linear, structural
+from .notation import x as inputs
 
 
-def _moves(expression: str, vjp: str, index: str, differential: str, product: str, why: str) -> Any:
-    return custom(expression, (vjp,), (index,), (differential,), (product,), why)
+def _moves(name: str, forward: tuple[str, Any], vjp: tuple[str, Any], index: str, product: str, why: str) -> Any:
+    """A map that only moves entries: ``forward`` and ``vjp`` are (text template, evaluator)."""
+    (forward_text, forward_eval), (vjp_text, vjp_eval) = forward, vjp
+    expression = structural(name, inputs[0], forward_text, _latex(forward_text), forward_eval)
+    return linear(expression, structural(f"{name}_vjp", g, vjp_text, _latex(vjp_text), vjp_eval), index, product, why)
+
+
+def _latex(text: str) -> str:
+    return text.replace("_", r"\_").replace("…", r"\ldots")
+
+
+def _params(context: dict) -> dict:
+    return context.get("params", {})
 
 
 reshape = Primitive(
@@ -25,10 +37,10 @@ reshape = Primitive(
     vjp=[lambda g, out, x, shape: g.reshape(x.shape)],
     jvp="linear",
     notation=_moves(
-        "reshape({0})",
-        "reshape({g}, shape of {0})",
+        "reshape",
+        ("reshape({0})", lambda v, c: np.reshape(v, _params(c)["shape"])),
+        ("reshape({0})", lambda v, c: np.reshape(v, c["shape"])),
         "[{g}]_π(k), π the reshape's map of positions",
-        "{g} : reshape(d{0}) = reshape({g}) : d{0}",
         "reshape",
         "a reshape keeps every entry, so the gradient is reshaped back",
     ),
@@ -51,10 +63,10 @@ broadcast_to = Primitive(
     vjp=[lambda g, out, x, shape: unbroadcast(g, x.shape)],
     jvp="linear",
     notation=_moves(
-        "broadcast({0})",
-        "Σ over the broadcast axes of {g}",
+        "broadcast",
+        ("{0}", lambda v, c: np.broadcast_to(v, _params(c)["shape"])),
+        ("{0}", lambda v, c: v),  # summed back over the broadcast axes by the caller, as unbroadcast does
         "Σ_j [{g}]_j ∂[{out}]_j/∂[{0}]_k = Σ_{j copies k} [{g}]_j",
-        "{g} : broadcast(d{0}) = Σ_broadcast({g}) : d{0}",
         "sum",
         "an entry copied to many places collects the gradient of every copy",
     ),
@@ -82,10 +94,10 @@ getitem = Primitive(
     vjp=[lambda g, out, x, index: scatter_add(g, index=index, shape=x.shape)],
     jvp="linear",
     notation=_moves(
-        "{0}[index]",
-        "{g} scattered into zeros at index (repeats add)",
+        "getitem",
+        ("{0}[index]", lambda v, c: v[_params(c)["index"]]),
+        ("scatter({0})", lambda v, c: _scatter_add(np.asarray(v), _params(c)["index"], c["shape"])),
         "Σ_j [{g}]_j δ_(index_j),k",
-        "{g} : d{0}[index] = scatter({g}) : d{0}",
         "scatter",
         "selecting entries is a 0/1 matrix S; its transpose scatters the gradient back",
     ),
@@ -96,10 +108,10 @@ scatter_add = Primitive(
     vjp=[lambda g, out, x, index, shape: unbroadcast(getitem(g, index=index), x.shape)],
     jvp="linear",
     notation=_moves(
-        "scatter({0}, index)",
-        "{g}[index]",
+        "scatter_add",
+        ("scatter({0})", lambda v, c: _scatter_add(np.asarray(v), _params(c)["index"], _params(c)["shape"])),
+        ("{0}[index]", lambda v, c: np.asarray(v)[_params(c)["index"]]),
         "[{g}]_(index_k)",
-        "{g} : scatter(d{0}) = {g}[index] : d{0}",
         "gather",
         "the adjoint of indexing: scattering is Sᵀ, so its VJP gathers with S",
     ),
@@ -117,6 +129,14 @@ def _concat_vjp(i: int, g: Any, out: Any, *xs: Any, axis: int = 0) -> Any:
     return g[_slab(ax, out.ndim, slice(start, start + shape_of(xs[i])[ax]))]
 
 
+def _block(v: np.ndarray, context: dict) -> np.ndarray:
+    """The block of a concatenation's gradient that belongs to input ``argnum``."""
+    axis = _params(context).get("axis", 0) % v.ndim
+    sizes = [shape[axis] for shape in context["shapes"]]
+    start = sum(sizes[: context["argnum"]])
+    return v[_slab(axis, v.ndim, slice(start, start + sizes[context["argnum"]]))]
+
+
 def _zeros_beside(i: int, t: Any, xs: tuple) -> list:
     dtype = value(t).dtype
     return [t if j == i else np.zeros(shape_of(x), dtype) for j, x in enumerate(xs)]
@@ -128,10 +148,10 @@ concatenate = Primitive(
     vjp=_concat_vjp,
     jvp=lambda i, t, out, *xs, axis=0: concatenate(*_zeros_beside(i, t, xs), axis=axis),
     notation=_moves(
-        "[{0}, …]",
-        "the block of {g} where the input sits",
+        "concatenate",
+        ("[{0}, …]", lambda v, c: v),
+        ("block({0})", lambda v, c: _block(np.asarray(v), c)),
         "[{g}]_(offset + k)",
-        "{g} : [d{0}, …] = {g}_block : d{0}",
         "slice",
         "each input occupies one block of the output, so it receives that block of the gradient",
     ),
@@ -142,10 +162,10 @@ stack = Primitive(
     vjp=lambda i, g, out, *xs, axis=0: g[_slab(axis, out.ndim, i)],
     jvp=lambda i, t, out, *xs, axis=0: stack(*_zeros_beside(i, t, xs), axis=axis),
     notation=_moves(
-        "stack({0}, …)",
-        "the slice of {g} where the input sits",
+        "stack",
+        ("stack({0}, …)", lambda v, c: v),
+        ("{0}[i]", lambda v, c: np.asarray(v)[_slab(_params(c).get("axis", 0), np.ndim(v), c["argnum"])]),
         "[{g}]_(i, k)",
-        "{g} : stack(d{0}, …) = {g}_i : d{0}",
         "slice",
         "each input is one slice of the output, so it receives that slice of the gradient",
     ),
