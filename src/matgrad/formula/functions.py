@@ -1,0 +1,114 @@
+"""The whitelist: every function a formula may call, with its arity and keywords, in one table.
+
+Operators (``+ - * / ** @``, unary minus, ``.T``, indexing) map to primitives in ``OPERATORS``;
+functions by name in ``FUNCTIONS`` (aliases such as ``σ`` and ``tr`` share their row).  The few
+composites here (``trace``, ``norm``, ``outer``) are algebra over primitives, so matgrad
+differentiates them with no rule of its own.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from .. import primitives as prim
+from ..primitives.core import shape_of, value
+
+
+@dataclass(frozen=True)
+class Function:
+    """One row: canonical name, the callable, positional parameter names, allowed keywords."""
+
+    name: str
+    call: Callable[..., Any]
+    params: tuple[str, ...] = ("x",)
+    keywords: tuple[str, ...] = ()
+
+    def signature(self, spelled: str | None = None) -> str:
+        extra = [f"{key}=..." for key in self.keywords]
+        return f"{spelled or self.name}({', '.join(list(self.params) + extra)})"
+
+
+def trace(a: Any) -> Any:
+    """tr A = Σᵢ Aᵢᵢ, written as sum(A ⊙ I) so that its gradient, I, comes from the table."""
+    shape = shape_of(a)
+    if len(shape) != 2 or shape[0] != shape[1]:
+        raise ValueError(f"trace: needs a square matrix, got shape {shape}")
+    return prim.sum(prim.mul(a, np.eye(shape[0], dtype=value(a).dtype)))
+
+
+def norm(x: Any) -> Any:
+    """The Frobenius norm ‖x‖_F = √(Σ x²) (its gradient at x = 0 is not defined)."""
+    return prim.sqrt(prim.sum(prim.power(x, 2)))
+
+
+def _vector_size(x: Any, role: str) -> int:
+    shape = shape_of(x)
+    if sum(n != 1 for n in shape) > 1:
+        raise ValueError(f"outer: {role} must be a vector (one axis longer than 1), got shape {shape}")
+    return int(np.prod(shape, dtype=int))
+
+
+def outer(a: Any, b: Any) -> Any:
+    """a bᵀ for vectors (1-D, columns or rows): a column times a row, broadcast."""
+    column = prim.reshape(a, shape=(_vector_size(a, "a"), 1))
+    return prim.mul(column, prim.reshape(b, shape=(1, _vector_size(b, "b"))))
+
+
+def index(x: Any, index: tuple) -> Any:
+    """``x[...]`` with literal ints and :class:`~.tree.Slice` items."""
+    items = tuple(item.to_slice() if hasattr(item, "to_slice") else item for item in index)
+    return prim.getitem(x, index=items[0] if len(items) == 1 else items)
+
+
+_AXIS_KEEP = ("axis", "keepdims")
+
+_ROWS = [
+    Function("sum", prim.sum, keywords=_AXIS_KEEP),
+    Function("mean", prim.mean, keywords=_AXIS_KEEP),
+    Function("max", prim.max, keywords=_AXIS_KEEP),
+    Function("min", prim.min, keywords=_AXIS_KEEP),
+    Function("logsumexp", prim.logsumexp, keywords=_AXIS_KEEP),
+    Function("exp", prim.exp),
+    Function("log", prim.log),
+    Function("sqrt", prim.sqrt),
+    Function("abs", prim.absolute),
+    Function("sigmoid", prim.sigmoid),
+    Function("tanh", prim.tanh),
+    Function("relu", prim.relu),
+    Function("softplus", prim.softplus),
+    Function("softmax", prim.softmax, keywords=("axis",)),
+    Function("log_softmax", prim.log_softmax, keywords=("axis",)),
+    Function("maximum", prim.maximum, ("a", "b")),
+    Function("minimum", prim.minimum, ("a", "b")),
+    Function("transpose", prim.transpose),
+    Function("matmul", prim.matmul, ("a", "b")),
+    Function("trace", trace, ("A",)),
+    Function("norm", norm),
+    Function("outer", outer, ("a", "b")),
+    Function("cross_entropy", prim.cross_entropy, ("logits", "labels"), ("axis",)),
+]
+_ALIASES = {"σ": "sigmoid", "tr": "trace", "dot": "matmul"}
+
+#: Every function a formula may call, by the name it is spelled with.
+FUNCTIONS: dict[str, Function] = {row.name: row for row in _ROWS}
+FUNCTIONS.update({alias: FUNCTIONS[name] for alias, name in _ALIASES.items()})
+
+#: Functions a user may reasonably try, refused with the reason.
+UNSUPPORTED: dict[str, str] = {
+    name: f"matgrad has no differentiable {what} yet"
+    for name, what in [("inv", "matrix inverse"), ("pinv", "pseudo-inverse"), ("det", "determinant"),
+                       ("solve", "linear solve"), ("eig", "eigendecomposition"), ("svd", "SVD")]
+}
+
+#: The callables of operators, by the canonical names the parser gives them.
+OPERATORS: dict[str, Callable[..., Any]] = {
+    "add": prim.add, "sub": prim.sub, "mul": prim.mul, "div": prim.div, "pow": prim.power, "matmul": prim.matmul,
+    "neg": prim.neg, "transpose": prim.transpose, "index": index,
+}
+
+#: Every canonical Op name to the callable that evaluates it.
+CALLS: dict[str, Callable[..., Any]] = {**{row.name: row.call for row in _ROWS}, **OPERATORS}

@@ -1,0 +1,311 @@
+"""Parse a formula typed as text into a :class:`Formula`, by an explicit whitelist over ``ast``.
+
+Nothing is ever evaluated as Python: ``ast.parse(text, mode="eval")`` gives a syntax tree, and
+:class:`_Builder` accepts only numeric literals, names, ``+ - * / ** @``, unary ``- +``, calls of
+whitelisted functions by bare name (keywords ``axis=`` and ``keepdims=`` with literal values),
+``.T``, and indexing with literal ints and slices.  Anything else is a :class:`FormulaError`
+naming the construct and its column.
+"""
+
+from __future__ import annotations
+
+import ast
+import difflib
+import sys
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from ..tensor import Tensor
+from .functions import CALLS, FUNCTIONS, UNSUPPORTED, Function
+from .tree import Const, FormulaError, Node, Op, Slice, Var
+
+_BINARY = {ast.Add: "add", ast.Sub: "sub", ast.Mult: "mul", ast.Div: "div", ast.Pow: "pow", ast.MatMult: "matmul"}
+_SYMBOLS = {
+    ast.FloorDiv: "//", ast.Mod: "%", ast.LShift: "<<", ast.RShift: ">>", ast.BitAnd: "&", ast.BitOr: "|",
+    ast.BitXor: "^", ast.Not: "not", ast.Invert: "~", ast.And: "and", ast.Or: "or",
+    ast.Eq: "==", ast.NotEq: "!=", ast.Lt: "<", ast.LtE: "<=", ast.Gt: ">", ast.GtE: ">=",
+    ast.Is: "is", ast.IsNot: "is not", ast.In: "in", ast.NotIn: "not in",
+}
+_SYNTAX = {
+    ast.Lambda: "lambda", ast.IfExp: "if-else expression", ast.NamedExpr: ":=", ast.JoinedStr: "f-string",
+    ast.ListComp: "comprehension", ast.SetComp: "comprehension", ast.DictComp: "comprehension",
+    ast.GeneratorExp: "comprehension", ast.List: "list", ast.Tuple: "tuple", ast.Dict: "dict", ast.Set: "set",
+    ast.Starred: "*", ast.Await: "await", ast.Yield: "yield", ast.YieldFrom: "yield", ast.Slice: "slice",
+}
+_FLAT = str.maketrans("\t\n\r\f\v", "     ")  # one line, same length: columns stay true
+MAX_DEPTH = 200
+
+
+@dataclass(frozen=True)
+class Formula:
+    """A parsed formula: ``text`` as typed, free variable ``names`` in order of first appearance,
+    and ``tree`` of :class:`Const`, :class:`Var` and :class:`Op` nodes.
+
+    ``formula(W=..., h=...)`` (or ``.evaluate``) computes it with matgrad: a Tensor if any value
+    is a Tensor, else a NumPy array.
+    """
+
+    text: str
+    names: tuple[str, ...]
+    tree: Node
+    line: str = field(repr=False, compare=False)  # ``text`` on one line: spans index into it
+
+    def segment(self, node: Node) -> str:
+        """The text a node was parsed from (e.g. ``"X@w"``)."""
+        return self.line[node.span[0] : node.span[1]]
+
+    def evaluate(self, **values: Any) -> Any:
+        check_names(self, values, "value")
+        env = {name: value if isinstance(value, Tensor) else np.asarray(value) for name, value in values.items()}
+        out = self._run(self.tree, env)
+        return out if isinstance(out, Tensor) else np.asarray(out)
+
+    __call__ = evaluate
+
+    def _run(self, node: Node, env: dict[str, Any]) -> Any:
+        if isinstance(node, Const):
+            return float(node.value)  # math, not Python: 2 ** -1 is 0.5
+        if isinstance(node, Var):
+            return env[node.name]
+        args = [self._run(arg, env) for arg in node.args]
+        try:
+            return CALLS[node.name](*args, **dict(node.params))
+        except (ValueError, TypeError, IndexError) as error:
+            where = f"cannot compute {self.segment(node)!r}"
+            raise FormulaError(where, self.line, node.span[0] + 1, detail=str(error)) from error
+
+
+def check_names(formula: Formula, given: dict[str, Any], what: str) -> None:
+    """Refuse missing and extra names, suggesting the closest given name for each missing one."""
+    missing = [name for name in formula.names if name not in given]
+    extra = [name for name in given if name not in formula.names]
+    if not missing and not extra:
+        return
+    parts = []
+    if missing:
+        hints = [did_you_mean(name, extra) for name in missing]
+        parts.append(f"no {what} for {', '.join(repr(n) + h for n, h in zip(missing, hints))}")
+    if extra:
+        parts.append(f"{what}s given for names not in the formula: {', '.join(map(repr, extra))}")
+    raise FormulaError(f"{'; '.join(parts)} (formula uses {', '.join(formula.names) or 'no names'})")
+
+
+def closest(name: str, choices: Any) -> str | None:
+    """The choice most like ``name``: the same but for case, else the nearest by difflib."""
+    choices = list(choices)
+    same = [choice for choice in choices if choice.lower() == name.lower()]
+    close = same or difflib.get_close_matches(name, choices, n=1, cutoff=0.6)
+    return close[0] if close else None
+
+
+def did_you_mean(name: str, choices: Any) -> str:
+    """`` (did you mean 'sigmoid'?)`` for the closest choice, or ``""``."""
+    close = closest(name, choices)
+    return f" (did you mean {close!r}?)" if close else ""
+
+
+def parse(text: str) -> Formula:
+    """Parse ``text`` into a :class:`Formula`; anything outside the whitelist is a FormulaError."""
+    if not isinstance(text, str):
+        raise TypeError(f"parse: a formula is a str, got {type(text).__name__}")
+    line = text.translate(_FLAT)
+    body = line.lstrip()
+    if not body.strip():
+        raise FormulaError("empty formula")
+    builder = _Builder(line, len(line) - len(body))
+    try:
+        root = builder.build(ast.parse(body, mode="eval").body)
+    except SyntaxError as error:
+        raise builder.syntax_error(error) from None
+    except ValueError as error:  # e.g. a NUL byte in the source
+        if isinstance(error, FormulaError):
+            raise
+        raise FormulaError(f"cannot parse the formula ({error})") from None
+    except RecursionError:
+        raise FormulaError(f"formula is nested too deeply (more than {MAX_DEPTH} levels)") from None
+    if depth(root) > MAX_DEPTH:  # evaluation and rendering recurse: keep well inside Python's limit
+        raise FormulaError(f"formula is nested too deeply (more than {MAX_DEPTH} levels)")
+    return Formula(text, tuple(builder.names), root, line)
+
+
+def depth(node: Node) -> int:
+    """Levels of the tree (a leaf is 1), counted without recursion."""
+    deepest, stack = 0, [(node, 1)]
+    while stack:
+        current, level = stack.pop()
+        deepest = max(deepest, level)
+        if isinstance(current, Op):
+            stack.extend((arg, level + 1) for arg in current.args)
+    return deepest
+
+
+class _Builder:
+    """Walks an ``ast`` expression, accepting only the whitelist, building the tree."""
+
+    def __init__(self, line: str, lead: int) -> None:
+        self.line = line
+        self.lead = lead  # characters of leading whitespace stripped before ast.parse
+        self.body = line[lead:].encode()
+        self.names: list[str] = []
+
+    # ----- positions ------------------------------------------------------------------------
+    def char(self, byte_offset: int) -> int:
+        """ast's byte offset in the stripped line → character offset in ``line``."""
+        return self.lead + len(self.body[:byte_offset].decode("utf-8", errors="ignore"))
+
+    def span(self, node: ast.AST) -> tuple[int, int]:
+        return self.char(node.col_offset), self.char(node.end_col_offset)
+
+    def error(self, reason: str, at: ast.AST | int, detail: str = "") -> FormulaError:
+        start = at if isinstance(at, int) else self.span(at)[0]
+        return FormulaError(reason, self.line, start + 1, detail)
+
+    def between(self, left: ast.AST, right: ast.AST, symbol: str) -> int:
+        """Where ``symbol`` is written between two operands (an operator has no position in ast)."""
+        start, end = self.span(left)[1], self.span(right)[0]
+        found = self.line.find(symbol, start, end)
+        return found if found >= 0 else start
+
+    def syntax_error(self, error: SyntaxError) -> FormulaError:
+        offset = error.offset or 0
+        column = self.lead + offset if 1 <= offset <= len(self.line) - self.lead else len(self.line.rstrip()) + 1
+        if offset < 1:
+            return FormulaError("incomplete formula", self.line, column, "it ends before an expression is complete")
+        return FormulaError("syntax error", self.line, column, error.msg)
+
+    # ----- nodes ----------------------------------------------------------------------------
+    def build(self, node: ast.expr) -> Node:
+        method = _WHITELIST.get(type(node))
+        if method is None:
+            what = _SYNTAX.get(type(node), type(node).__name__)
+            at = self.between(node.body, node.test, "if") if isinstance(node, ast.IfExp) else node
+            raise self.error(f"unsupported syntax {what!r}", at)
+        return method(self, node)
+
+    def build_Constant(self, node: ast.Constant) -> Const:
+        value = node.value
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            kind = {bool: "boolean", str: "string", bytes: "bytes", complex: "complex"}.get(type(value), "")
+            raise self.error(f"unsupported {kind or repr(value)} constant{f' {value!r}' if kind else ''}", node)
+        if abs(value) > sys.float_info.max:  # 1e999 is inf; so is an int of 400 digits
+            raise self.error("unsupported constant", node, "it is too large for a float (at most about 1.8e308)")
+        return Const(value, self.span(node))
+
+    def build_Name(self, node: ast.Name) -> Var:
+        name = node.id
+        if name.startswith("__") or name.endswith("__"):
+            raise self.error(f"unsupported name {name!r}", node, "dunder names are not allowed")
+        if name in FUNCTIONS or name in UNSUPPORTED:
+            raise self.error(f"function {name!r} used as a variable", node, f"call it, as in {name}(x)")
+        if name not in self.names:
+            self.names.append(name)
+        return Var(name, self.span(node))
+
+    def build_BinOp(self, node: ast.BinOp) -> Op:
+        name = _BINARY.get(type(node.op))
+        if name is None:
+            symbol = _SYMBOLS[type(node.op)]
+            raise self.error(f"unsupported operator {symbol!r}", self.between(node.left, node.right, symbol))
+        return Op(name, (self.build(node.left), self.build(node.right)), span=self.span(node))
+
+    def build_UnaryOp(self, node: ast.UnaryOp) -> Node:
+        if isinstance(node.op, (ast.Not, ast.Invert)):
+            raise self.error(f"unsupported operator {_SYMBOLS[type(node.op)]!r}", node)
+        operand = self.build(node.operand)
+        if isinstance(node.op, ast.UAdd):
+            return operand
+        if isinstance(operand, Const):  # fold -2 into one literal
+            return Const(-operand.value, self.span(node))
+        return Op("neg", (operand,), span=self.span(node))
+
+    def build_Compare(self, node: ast.Compare) -> Node:
+        symbol = _SYMBOLS[type(node.ops[0])]
+        raise self.error(f"unsupported comparison {symbol!r}", self.between(node.left, node.comparators[0], symbol))
+
+    def build_BoolOp(self, node: ast.BoolOp) -> Node:
+        symbol = _SYMBOLS[type(node.op)]
+        raise self.error(f"unsupported operator {symbol!r}", self.between(node.values[0], node.values[1], symbol))
+
+    def build_Attribute(self, node: ast.Attribute) -> Op:
+        value = self.build(node.value)  # report what is left of the dot first
+        if node.attr != "T":
+            at = self.span(node)[1] - len(node.attr)
+            raise self.error(f"unsupported attribute '.{node.attr}'", at, "only .T, the transpose, is allowed")
+        return Op("transpose", (value,), span=self.span(node))
+
+    def build_Subscript(self, node: ast.Subscript) -> Op:
+        value = self.build(node.value)
+        items = node.slice.elts if isinstance(node.slice, ast.Tuple) else [node.slice]
+        index = tuple(self.index_item(item) for item in items)
+        return Op("index", (value,), (("index", index),), span=self.span(node))
+
+    def index_item(self, item: ast.expr) -> int | Slice:
+        if isinstance(item, ast.Slice):
+            bounds = (item.lower, item.upper, item.step)
+            return Slice(*(None if part is None else self.literal_int(part, "slice bound") for part in bounds))
+        return self.literal_int(item, "index")
+
+    def literal_int(self, node: ast.expr, role: str) -> int:
+        """A literal int, possibly negated: ``2`` or ``-1``."""
+        inner = node.operand if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub) else node
+        if isinstance(inner, ast.Constant) and type(inner.value) is int:
+            return -inner.value if inner is not node else inner.value
+        text = self.line[slice(*self.span(node))]
+        hint = "axis= takes a literal int or a tuple of ints, e.g. axis=0 or axis=(0, 1)" if role == "axis" else (
+            "only literal integers and slices, e.g. x[0], x[:, -1] or x[1:3]")
+        raise self.error(f"unsupported {role} {text!r}", node, hint)
+
+    def build_Call(self, node: ast.Call) -> Op:
+        if not isinstance(node.func, ast.Name):
+            self.build(node.func)  # the callee's own problem first, e.g. __import__('os').system
+            raise self.error("unsupported call", node, "call a function by its name, e.g. sum(x)")
+        spelled = node.func.id
+        function = self.function(spelled, node.func)
+        for arg in node.args:
+            if isinstance(arg, ast.Starred):
+                raise self.error("unsupported syntax '*' in a call", arg)
+        params = tuple(self.keyword(function, spelled, kw) for kw in node.keywords)
+        if len(node.args) != len(function.params):
+            count = len(function.params)
+            plural = "s" * (count != 1)
+            reason = f"{spelled} takes {count} argument{plural}, got {len(node.args)}"
+            raise self.error(reason, node.func, f"use {function.signature(spelled)}")
+        args = tuple(self.build(arg) for arg in node.args)
+        return Op(function.name, args, params, span=self.span(node))
+
+    def function(self, spelled: str, node: ast.Name) -> Function:
+        if spelled in FUNCTIONS:
+            return FUNCTIONS[spelled]
+        if spelled.startswith("__") or spelled.endswith("__"):
+            raise self.error(f"unsupported name {spelled!r}", node, "dunder names are not allowed")
+        if spelled in UNSUPPORTED:
+            raise self.error(f"unsupported function {spelled!r}", node, UNSUPPORTED[spelled])
+        close = closest(spelled, FUNCTIONS)
+        known = (f"did you mean {close!r}? " if close else "") + f"known: {', '.join(sorted(FUNCTIONS))}"
+        raise self.error(f"unknown function {spelled!r}", node, known)
+
+    def keyword(self, function: Function, spelled: str, kw: ast.keyword) -> tuple[str, Any]:
+        if kw.arg is None:
+            raise self.error("unsupported syntax '**' in a call", kw)
+        if kw.arg not in function.keywords:
+            allowed = f"allowed: {', '.join(function.keywords)}" if function.keywords else "it takes none"
+            raise self.error(f"unsupported keyword {kw.arg!r} for {spelled}", kw, allowed)
+        value = kw.value
+        if kw.arg == "keepdims":
+            if not (isinstance(value, ast.Constant) and isinstance(value.value, bool)):
+                raise self.error("unsupported keepdims value", value, "keepdims= takes the literal True or False")
+            return kw.arg, value.value
+        if isinstance(value, ast.Tuple):
+            return kw.arg, tuple(self.literal_int(item, "axis") for item in value.elts)
+        return kw.arg, self.literal_int(value, "axis")
+
+
+#: The node types a formula may contain, each with the method that checks and converts it.
+_WHITELIST = {
+    ast.Constant: _Builder.build_Constant, ast.Name: _Builder.build_Name, ast.BinOp: _Builder.build_BinOp,
+    ast.UnaryOp: _Builder.build_UnaryOp, ast.Call: _Builder.build_Call, ast.Attribute: _Builder.build_Attribute,
+    ast.Subscript: _Builder.build_Subscript,
+    ast.Compare: _Builder.build_Compare, ast.BoolOp: _Builder.build_BoolOp,  # refused with the operator's column
+}
