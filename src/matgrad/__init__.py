@@ -6,6 +6,7 @@ primitives (forward, VJP, JVP and the rule's matrix-calculus notation side by si
 
 from . import data, nn, optim, primitives
 from .check import GradcheckError, GradcheckReport, dot_product_test, gradcheck, numeric_jacobian
+from .explain import explain
 from .primitives import (
     TABLE,
     absolute,

@@ -262,7 +262,11 @@ def simplify(expr: Expr) -> Expr:
     if isinstance(expr, (Sym, Num)):
         return expr
     if isinstance(expr, Apply):
-        return Apply(expr.function, tuple(simplify(a) for a in expr.arguments))
+        arguments = tuple(simplify(a) for a in expr.arguments)
+        if expr.function == "pow_prime" and isinstance(arguments[1], Num):  # n xⁿ⁻¹ with n known
+            n = arguments[1].value
+            return simplify(Num(n) * Binary("^", arguments[0], Num(n - 1))) if n != 1 else Num(1.0)
+        return Apply(expr.function, arguments)
     if isinstance(expr, Transpose):
         inner = simplify(expr.operand)
         return inner.operand if isinstance(inner, Transpose) else Transpose(inner)
@@ -284,12 +288,35 @@ def simplify(expr: Expr) -> Expr:
         return Binary("/", left, right.right)
     if expr.op in "+−" and isinstance(left, Num) and isinstance(right, Num):
         return Num(left.value + right.value if expr.op == "+" else left.value - right.value)
+    if expr.op == "+":
+        (a, fa), (b, fb) = _factors(left), _factors(right)
+        if fa and fa == fb:  # c₁ X + c₂ X = (c₁ + c₂) X
+            return _product(Num(a + b), _rebuild(fa))
+    if expr.op == "/" and isinstance(right, Num) and right.value != 0:
+        return _product(Num(1.0 / right.value), left)
     return Binary(expr.op, left, right)
+
+
+def _rebuild(factors: list[Expr]) -> Expr:
+    result = factors[0]
+    for factor in factors[1:]:
+        result = Binary("*", result, factor)
+    return result
+
+
+def _is_filled_number(expr: Expr) -> bool:
+    """A number copied to every entry (``g`` of a full sum): in a Hadamard product, just a number."""
+    return isinstance(expr, Structural) and expr.text == "{0}" and isinstance(expr.operand, Num)
 
 
 def _factors(expr: Expr) -> tuple[float, list[Expr]]:
     if isinstance(expr, Num):
         return expr.value, []
+    if _is_filled_number(expr):
+        return expr.operand.value, []
+    if isinstance(expr, Binary) and expr.op == "/" and isinstance(expr.right, Num) and expr.right.value != 0:
+        coefficient, factors = _factors(expr.left)
+        return coefficient / expr.right.value, factors
     if isinstance(expr, Neg):
         coefficient, factors = _factors(expr.operand)
         return -coefficient, factors
@@ -306,9 +333,7 @@ def _product(left: Expr, right: Expr) -> Expr:
     coefficient, factors = _factors(Binary("*", left, right))
     if coefficient == 0 or not factors:
         return Num(coefficient)
-    result = factors[0]
-    for factor in factors[1:]:
-        result = Binary("*", result, factor)
+    result = _rebuild(factors)
     if coefficient == 1:
         return result
     if coefficient == -1:
@@ -386,6 +411,10 @@ def _render(expr: Expr, names: dict[str, str], scalar: Callable[[Expr], bool], l
                 template = template.replace(f"{{{k}}}", _render(argument, names, scalar, latex))
             return template
         return rf"{template}\left({inner}\right)" if latex else f"{template}({inner})"
+    if _is_filled_number(expr):
+        value = expr.operand.value
+        ones = r"\mathbf{1}" if latex else "𝟏"
+        return ones if value == 1 else f"{_number(value, latex)} {ones}"
     if isinstance(expr, Structural):
         return (expr.latex if latex else expr.text).replace("{0}", _render(expr.operand, names, scalar, latex))
     if isinstance(expr, Neg):
@@ -414,7 +443,9 @@ def _render(expr: Expr, names: dict[str, str], scalar: Callable[[Expr], bool], l
     if expr.op == "/":
         inner_left = _render(expr.left, names, scalar, latex)
         inner_right = _render(expr.right, names, scalar, latex)
-        return rf"\frac{{{inner_left}}}{{{inner_right}}}" if latex else f"{left} ⊘ {right}"
+        if latex:
+            return rf"\frac{{{inner_left}}}{{{inner_right}}}"
+        return f"{left} / {right}" if scalar(expr.right) else f"{left} ⊘ {right}"
     if expr.op == "^":
         if latex:
             return f"{{{left}}}^{{{_render(expr.right, names, scalar, latex)}}}"
@@ -430,3 +461,22 @@ def _grouped(expr: Expr, text: str, latex: bool) -> str:
     if isinstance(expr, Binary) and expr.op == "@":
         return rf"\left({text}\right)" if latex else f"({text})"
     return text
+
+
+def bind(expr: Expr, context: dict) -> Expr:
+    """Fix the context of every structural node, so that formulas from different primitives can
+    be composed into one expression and still evaluate each part with its own parameters."""
+    if isinstance(expr, (Sym, Num)):
+        return expr
+    if isinstance(expr, Apply):
+        return Apply(expr.function, tuple(bind(a, context) for a in expr.arguments))
+    if isinstance(expr, Neg):
+        return Neg(bind(expr.operand, context))
+    if isinstance(expr, Transpose):
+        return Transpose(bind(expr.operand, context))
+    if isinstance(expr, Structural):
+        original = expr.evaluate_with
+        return dataclasses.replace(
+            expr, operand=bind(expr.operand, context), evaluate_with=lambda value, _ignored: original(value, context)
+        )
+    return Binary(expr.op, bind(expr.left, context), bind(expr.right, context))

@@ -53,7 +53,7 @@ class MSELoss(_Loss):
     def __call__(self, prediction: Any, target: Any) -> Any:
         target = _match_target(prediction, target, "MSELoss", labels=True)
         diff = prediction - target
-        squares = diff * diff
+        squares = diff**2  # the seeds' (a − y)², so explain shows it as written
         ndim = np.ndim(_values(prediction))
         if self.reduction == "none":
             per_example = sum_(squares, axis=tuple(range(1, ndim))) if ndim > 1 else squares

@@ -1,0 +1,146 @@
+"""``mg.explain``: the gradient of any recorded computation, written out and checked."""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+from ..tensor import Tensor
+from . import render
+from .derive import Derivation, derive
+from .graph import Graph
+
+_SUPERSCRIPTS = str.maketrans("0123456789", "⁰¹²³⁴⁵⁶⁷⁸⁹")
+
+
+def superscript(n: int) -> str:
+    return str(n).translate(_SUPERSCRIPTS)
+
+
+class Explanation:
+    """A derivation with its renderings: ``str()`` for text, ``to_markdown()``, ``to_latex()``;
+    Jupyter shows the Markdown."""
+
+    def __init__(self, derivation: Derivation, notation: str, title: str) -> None:
+        self.derivation = derivation
+        self.notation = notation
+        self.title = title
+
+    @property
+    def lines(self) -> list:
+        return self.derivation.lines
+
+    @property
+    def ok(self) -> bool:
+        return self.derivation.ok
+
+    @property
+    def worst_error(self) -> float:
+        return self.derivation.worst_error
+
+    def line(self, name: str) -> Any:
+        """The line whose gradient is written ``name`` (``"δ²"``, ``"∂C/∂W¹"``)."""
+        for line in self.derivation.lines:
+            if line.name == name:
+                return line
+        raise KeyError(f"explain: no line {name!r}; lines: {', '.join(each.name for each in self.derivation.lines)}")
+
+    def formula(self, name: str, latex: bool = False) -> str:
+        return render.formula_text(self.derivation, self.line(name).formula, latex)
+
+    def __str__(self) -> str:
+        return render.to_text(self.derivation, self.notation, self.title)
+
+    def to_markdown(self) -> str:
+        return render.to_markdown(self.derivation, self.notation, self.title)
+
+    def to_latex(self) -> str:
+        return render.to_latex(self.derivation)
+
+    def _repr_markdown_(self) -> str:
+        return self.to_markdown()
+
+
+def explain(
+    target: Any,
+    *args: Any,
+    loss: Callable | None = None,
+    x: Any = None,
+    y: Any = None,
+    names: dict[Any, str] | None = None,
+    notation: str = "jacobian",
+    inline: bool = False,
+    loss_name: str = "C",
+) -> Explanation:
+    """Write out ∂loss/∂(every named quantity) and check each line against the engine.
+
+    ``target`` is a scalar Tensor already computed, a function of arrays (its parameters are
+    named after the function's arguments), or an ``nn`` network with ``loss``, ``x`` and ``y``
+    (layers named ``zˡ = aˡ⁻¹Wˡ + bˡ``, ``aˡ``).  ``names`` maps Tensors to display names.
+    ``inline=True`` writes every δ out, giving closed forms as in seed 000.
+    """
+    if notation not in render.NOTATIONS:
+        raise ValueError(f"explain: notation must be one of {', '.join(render.NOTATIONS)}, got {notation!r}")
+    given = {id(t): name for t, name in (names or {}).items()}
+    if isinstance(target, Tensor):
+        output, title = target, "matgrad explain"
+    elif hasattr(target, "parameters") and hasattr(target, "forward"):
+        output, title = _network(target, loss, x, y, given)
+    elif callable(target):
+        output, title = _function(target, args, given)
+    else:
+        raise TypeError(f"explain: expected a Tensor, a function or an nn network, got {type(target).__name__}")
+    if output.size != 1 or not output.requires_grad:
+        raise ValueError(
+            f"explain: the computation must end in a scalar that depends on something requiring grad; "
+            f"got shape {output.shape}, requires_grad={output.requires_grad}"
+        )
+    given.setdefault(id(output), loss_name)
+    graph = Graph(output, given)
+    derivation = derive(graph, loss_name=given[id(output)], inline=inline)
+    return Explanation(derivation, notation, title)
+
+
+def _function(f: Callable, args: tuple, names: dict[int, str]) -> tuple[Tensor, str]:
+    parameters = list(inspect.signature(f).parameters)
+    tensors = []
+    for i, value in enumerate(args):
+        tensor = value if isinstance(value, Tensor) else Tensor(np.asarray(value, dtype=float), requires_grad=True)
+        names.setdefault(id(tensor), parameters[i] if i < len(parameters) else f"x{i}")
+        tensors.append(tensor)
+    output = f(*tensors)
+    return output, f"matgrad explain: {getattr(f, '__name__', 'f')}({', '.join(names[id(t)] for t in tensors)})"
+
+
+def _network(net: Any, loss: Callable | None, x: Any, y: Any, names: dict[int, str]) -> tuple[Tensor, str]:
+    if loss is None or x is None or y is None:
+        raise ValueError("explain: a network needs loss=, x= and y=")
+    layers = getattr(net, "layers", net)
+    inputs = x if isinstance(x, Tensor) else Tensor(np.asarray(x))
+    names.setdefault(id(inputs), "x")
+    activation = inputs
+    layer = 0
+    for module in layers:
+        kind = type(module).__name__
+        if kind == "Linear":
+            layer += 1
+            names.setdefault(id(module.W), f"W{superscript(layer)}")
+            if module.b is not None:
+                names.setdefault(id(module.b), f"b{superscript(layer)}")
+        result = module(activation)
+        if result is not activation:
+            names.setdefault(id(result), f"{'z' if kind == 'Linear' else 'a'}{superscript(layer)}")
+        activation = result
+    target = y if isinstance(y, Tensor) else Tensor(_targets(np.asarray(y), activation))
+    names.setdefault(id(target), "y")
+    return loss(activation, target), f"matgrad explain: {type(net).__name__} with {type(loss).__name__}"
+
+
+def _targets(y: np.ndarray, prediction: Tensor) -> np.ndarray:
+    """Integer labels become one-hot rows, so that the target appears in formulas as ``y``."""
+    if np.issubdtype(y.dtype, np.integer) and prediction.ndim == 2 and prediction.shape[1] > 1 and y.ndim == 1:
+        return np.eye(prediction.shape[1], dtype=prediction.dtype)[y]
+    return y.astype(prediction.dtype) if np.issubdtype(y.dtype, np.floating) else y

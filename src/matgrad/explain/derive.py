@@ -1,0 +1,221 @@
+"""The derivation: one line per named quantity, each built from the table's notation column and
+checked against the engine's gradient.
+
+The gradient of a quantity is the sum, over the places it is used, of the consumer's VJP formula
+(``notation.vjp[i]``) with ``g`` replaced by the consumer's own gradient.  Gradients of
+pre-activations ``zˡ`` are written ``δˡ`` and referred to by name (seed 001's recursion); other
+gradients are written out where they are used.  Each line is evaluated with NumPy from its own
+formula — the δ it mentions taking the engine's values — and compared with the engine's gradient
+of the same quantity, so a rule and its notation that disagree are flagged on that line.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from ..reverse import grad_of
+from ..symbolic import Expr, Num, Structural, Sym, bind, evaluate, simplify, substitute
+from .graph import Graph, Quantity
+
+_SUPERSCRIPT_DIGITS = "⁰¹²³⁴⁵⁶⁷⁸⁹"
+
+
+@dataclass
+class Line:
+    """``lhs = rhs`` for one quantity, with its shape, the products it uses and its check."""
+
+    quantity: Quantity
+    symbol: str  # the gradient's symbol, e.g. "g:q7"
+    name: str  # how the gradient is written, e.g. "δ²" or "∂C/∂W²"
+    formula: Expr
+    products: list[str] = field(default_factory=list)
+    reasons: list[str] = field(default_factory=list)
+    value: np.ndarray | None = None
+    engine: np.ndarray | None = None
+    error: float = float("nan")
+    ok: bool = False
+    problem: str | None = None
+
+    @property
+    def shape(self) -> tuple[int, ...]:
+        return self.quantity.shape
+
+
+class Derivation:
+    """Lines of the backward pass of ``graph`` (see :func:`derive`)."""
+
+    def __init__(self, graph: Graph, loss_name: str, tolerance: float) -> None:
+        self.graph = graph
+        self.loss_name = loss_name
+        self.tolerance = tolerance
+        self.lines: list[Line] = []
+        self._by_quantity: dict[int, Line] = {}
+        self._engine: dict[int, np.ndarray] = {}
+
+    def gradient_name(self, quantity: Quantity) -> str:
+        name = quantity.name or "?"
+        if name.startswith("z") and (len(name) == 1 or name[1] in _SUPERSCRIPT_DIGITS):
+            return "δ" + name[1:]
+        return f"∂{self.loss_name}/∂{name}"
+
+    def names(self) -> dict[str, str]:
+        names = self.graph.display_names()
+        names.update({line.symbol: line.name for line in self.lines})
+        return names
+
+    @property
+    def worst_error(self) -> float:
+        return max((line.error for line in self.lines), default=0.0)
+
+    @property
+    def ok(self) -> bool:
+        return all(line.ok for line in self.lines)
+
+
+def derive(graph: Graph, loss_name: str = "C", tolerance: float | None = None, inline: bool = False) -> Derivation:
+    """Build and check the lines of ``∂loss/∂q`` for every named quantity ``q``."""
+    dtype = graph.output.tensor.dtype
+    derivation = Derivation(graph, loss_name, tolerance or (1e-9 if dtype == np.float64 else 1e-4))
+    named = [q for q in graph.quantities if q.name is not None and q is not graph.output]
+    engine = grad_of([graph.output.tensor], [q.tensor for q in named], [np.ones((), dtype)], retain_graph=True)
+    derivation._engine = {id(q): np.asarray(g) for q, g in zip(named, engine)}
+    for quantity in _line_order(graph, named):
+        line = Line(quantity, f"g:{quantity.symbol}", derivation.gradient_name(quantity), Num(0.0))
+        derivation.lines.append(line)
+        derivation._by_quantity[id(quantity)] = line
+    cache: dict[int, Expr] = {}
+    for line in derivation.lines:
+        line.formula = _gradient(derivation, line.quantity, cache, line.products, line.reasons)
+    if inline:
+        _inline(derivation)
+    for line in derivation.lines:
+        _check(derivation, line)
+    return derivation
+
+
+def _line_order(graph: Graph, named: list[Quantity]) -> list[Quantity]:
+    """Consumers before producers; a parameter right after the first named quantity using it."""
+
+    def anchor(q: Quantity) -> int:
+        if not q.is_leaf:
+            return q.position
+        return min((_nearest_named(c) for c, _ in q.consumers), default=q.position)
+
+    return sorted(named, key=lambda q: (-anchor(q), 0 if not q.is_leaf else 1, q.position))
+
+
+def _nearest_named(q: Quantity) -> int:
+    while q.name is None and q.consumers:
+        q = q.consumers[0][0]
+    return q.position
+
+
+def _references_by_name(derivation: Derivation, quantity: Quantity) -> bool:
+    line = derivation._by_quantity.get(id(quantity))
+    return line is not None and line.name.startswith("δ")
+
+
+def _gradient(derivation: Derivation, quantity: Quantity, cache: dict, products: list, reasons: list) -> Expr:
+    """∂loss/∂quantity as a formula in named quantities and the δ symbols."""
+    if quantity is derivation.graph.output:
+        return Num(1.0)
+    if id(quantity) in cache:
+        return cache[id(quantity)]
+    graph = derivation.graph
+    total: Expr | None = None
+    for consumer, argnum in quantity.consumers:
+        if _references_by_name(derivation, consumer):
+            upstream: Expr = Sym(f"g:{consumer.symbol}")
+        else:
+            upstream = _gradient(derivation, consumer, cache, products, reasons)
+        notation = consumer.prim.notation
+        formula = notation.vjp[min(argnum, len(notation.vjp) - 1)]
+        mapping = {"g": upstream, "out": graph.ref(consumer)}
+        mapping.update({f"x{j}": graph.ref(arg) for j, arg in enumerate(consumer.args)})
+        term = bind(substitute(formula, mapping), graph.context(consumer, argnum))
+        term = _summed_to_shape(derivation, term, quantity)
+        _note(products, _product_name(consumer, argnum, quantity))
+        _note(reasons, notation.why)
+        total = term if total is None else total + term
+    result = simplify(total if total is not None else Num(0.0))
+    cache[id(quantity)] = result
+    return result
+
+
+def _product_name(consumer: Quantity, argnum: int, quantity: Quantity) -> str:
+    """The product a VJP uses; for a weight of a matrix product, say whether it is an outer
+    product (one column or row) or a sum of outer products over a batch."""
+    notation = consumer.prim.notation
+    product = notation.product[min(argnum, len(notation.product) - 1)]
+    if consumer.prim.name != "matmul" or not quantity.is_leaf:
+        return product
+    a_shape, b_shape = (np.shape(arg.value) for arg in consumer.args)
+    if len(a_shape) < 2 or len(b_shape) < 2:
+        return "outer product"
+    batch = b_shape[-1] if argnum == 0 else a_shape[-2]
+    return "outer product" if batch == 1 else f"sum of {batch} outer products (one matrix product)"
+
+
+def _note(items: list, item: str) -> None:
+    if item not in items:
+        items.append(item)
+
+
+def _summed_to_shape(derivation: Derivation, term: Expr, quantity: Quantity) -> Expr:
+    """Sum a term over the axes along which the quantity was broadcast (a bias over a batch)."""
+    try:
+        shape = np.shape(evaluate(term, _environment(derivation)))
+    except (KeyError, ValueError, TypeError):
+        return term
+    target = quantity.shape
+    if shape == target or (len(shape) <= len(target) and np.broadcast_shapes(shape, target) == target):
+        return term
+    lead = len(shape) - len(target)
+    axes = tuple(range(lead)) + tuple(lead + i for i, n in enumerate(target) if n == 1 and shape[lead + i] != 1)
+    text = "Σₙ {0}" if len(axes) == 1 else "Σ_broadcast({0})"  # one summed axis: the batch
+    latex = r"\sum_n {0}" if len(axes) == 1 else r"\sum_{\mathrm{broadcast}} {0}"
+
+    def total(value: Any, _context: dict) -> np.ndarray:
+        return np.sum(value, axis=axes, keepdims=True).reshape(target)
+
+    return Structural("sum_broadcast", term, text, latex, total)
+
+
+def _environment(derivation: Derivation) -> dict[str, Any]:
+    env = derivation.graph.values()
+    env.update(
+        {f"g:{q.symbol}": derivation._engine[id(q)] for q in derivation.graph.quantities if id(q) in derivation._engine}
+    )
+    return env
+
+
+def _inline(derivation: Derivation) -> None:
+    """Closed forms: replace every δ by its own formula (seed 000's ∂J/∂W = Hᵀ((Y − Y*) ⊙ f'(HW + B)))."""
+    formulas: dict[str, Expr] = {}
+    for line in derivation.lines:  # consumers first, so each δ is already closed when used
+        line.formula = simplify(substitute(line.formula, formulas))
+        if line.name.startswith("δ"):
+            formulas[line.symbol] = line.formula
+
+
+def _check(derivation: Derivation, line: Line) -> None:
+    engine = derivation._engine[id(line.quantity)]
+    line.engine = engine
+    try:
+        value = np.asarray(evaluate(line.formula, _environment(derivation)), dtype=np.float64)
+        value = np.broadcast_to(value, line.shape) if value.shape != line.shape else value
+    except (KeyError, ValueError, TypeError) as error:
+        line.problem = f"could not evaluate the formula: {error}"
+        return
+    line.value = value
+    scale = max(float(np.max(np.abs(engine))) if engine.size else 0.0, 1.0)
+    line.error = float(np.max(np.abs(value - engine))) / scale if engine.size else 0.0
+    line.ok = bool(line.error <= derivation.tolerance)
+    if not line.ok:
+        line.problem = (
+            f"the formula gives values that differ from the engine's gradient by {line.error:.2e} "
+            f"(relative to the largest entry): the rule or its notation is wrong"
+        )

@@ -1,0 +1,114 @@
+"""Rendering a derivation as Unicode text, Markdown or LaTeX."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from ..symbolic import Expr, Num, evaluate, latex_name, render
+from .derive import Derivation, Line, _environment
+
+NOTATIONS = ("jacobian",)
+TITLES = {
+    "jacobian": "Jacobian notation: the chain rule as vector-Jacobian products, no Jacobian is ever formed",
+}
+
+
+def _scalar_test(derivation: Derivation) -> Any:
+    env = _environment(derivation)
+
+    def is_scalar(expr: Expr) -> bool:
+        if isinstance(expr, Num):
+            return True
+        try:
+            return np.size(evaluate(expr, env)) == 1
+        except (KeyError, ValueError, TypeError):
+            return False
+
+    return is_scalar
+
+
+def formula_text(derivation: Derivation, expr: Expr, latex: bool = False) -> str:
+    return render(expr, derivation.names(), is_scalar=_scalar_test(derivation), latex=latex)
+
+
+def forward_lines(derivation: Derivation, latex: bool = False) -> list[tuple[str, str, tuple[int, ...]]]:
+    """(name, definition, shape) of each named computed quantity, in the order computed."""
+    graph = derivation.graph
+    rows = []
+    for q in graph.quantities:
+        if q.is_leaf or q.name is None:
+            continue
+        name = latex_name(q.name) if latex else q.name
+        rows.append((name, formula_text(derivation, graph.definition(q), latex), q.shape))
+    return rows
+
+
+def _mark(line: Line) -> str:
+    if line.problem and line.value is None:
+        return "? not checked"
+    return f"✓ {line.error:.0e}" if line.ok else f"✗ {line.error:.1e}"
+
+
+def to_text(derivation: Derivation, notation: str, title: str) -> str:
+    out = [title, "", "Forward pass"]
+    forward = forward_lines(derivation)
+    width = max((len(f"{n} = {d}") for n, d, _ in forward), default=0)
+    for name, definition, shape in forward:
+        out.append(f"  {f'{name} = {definition}':<{width}}   {shape}")
+    out += ["", f"Backward pass ({TITLES[notation]})"]
+    rows = [(f"{line.name} = {formula_text(derivation, line.formula)}", line) for line in derivation.lines]
+    width = max((len(text) for text, _ in rows), default=0)
+    for text, line in rows:
+        product = line.products[-1] if line.products else ""
+        out.append(f"  {text:<{width}}   {line.shape!s:<10} {product:<12} {_mark(line)}")
+    out += ["", _summary(derivation)]
+    for line in derivation.lines:
+        if line.problem:
+            out.append(f"  ✗ {line.name}: {line.problem}")
+    reasons = []
+    for line in derivation.lines:
+        for reason in line.reasons[-1:]:
+            if reason not in reasons:
+                reasons.append(reason)
+    out += ["", "Why these products:"] + [f"  - {r}" for r in reasons]
+    return "\n".join(out)
+
+
+def _summary(derivation: Derivation) -> str:
+    checked = [line for line in derivation.lines if line.value is not None]
+    bad = [line.name for line in derivation.lines if not line.ok]
+    verdict = "every line agrees with the engine's gradient" if not bad else f"DISAGREEING: {', '.join(bad)}"
+    return (
+        f"Checked {len(checked)} of {len(derivation.lines)} lines numerically: worst relative error "
+        f"{derivation.worst_error:.1e} (tolerance {derivation.tolerance:.0e}); {verdict}."
+    )
+
+
+def to_markdown(derivation: Derivation, notation: str, title: str) -> str:
+    out = [f"**{title}**", "", "| quantity | definition | shape |", "| --- | --- | --- |"]
+    for name, definition, shape in forward_lines(derivation, latex=True):
+        out.append(f"| ${name}$ | ${definition}$ | {shape} |")
+    out += [
+        "",
+        f"*{TITLES[notation]}*",
+        "",
+        "| gradient | formula | shape | product | check |",
+        "| --- | --- | --- | --- | --- |",
+    ]
+    for line in derivation.lines:
+        product = line.products[-1] if line.products else ""
+        name, formula = latex_name(line.name), formula_text(derivation, line.formula, latex=True)
+        out.append(f"| ${name}$ | ${formula}$ | {line.shape} | {product} | {_mark(line)} |")
+    out += ["", _summary(derivation)]
+    return "\n".join(out)
+
+
+def to_latex(derivation: Derivation) -> str:
+    rows = [rf"{name} &= {definition} \\" for name, definition, _ in forward_lines(derivation, latex=True)]
+    rows += [
+        rf"{latex_name(line.name)} &= {formula_text(derivation, line.formula, latex=True)} \\"
+        for line in derivation.lines
+    ]
+    return "\\begin{aligned}\n" + "\n".join(rows).rstrip("\\ ") + "\n\\end{aligned}"

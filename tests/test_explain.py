@@ -1,0 +1,159 @@
+"""explain: the seeds' derivations reproduced from the recorded graph, each line checked."""
+
+import numpy as np
+import pytest
+
+import matgrad as mg
+from matgrad.explain import explain
+
+rng = np.random.default_rng(0)
+
+
+def seed_001_network(sizes=(4, 3, 2), batch=1):
+    """Column layout, z = Wx + b, every quantity named as in seed 001."""
+    n_in, n_hidden, n_out = sizes
+    W1 = mg.tensor(rng.standard_normal((n_hidden, n_in)), requires_grad=True, name="W¹")
+    b1 = mg.tensor(rng.standard_normal((n_hidden, 1)), requires_grad=True, name="b¹")
+    W2 = mg.tensor(rng.standard_normal((n_out, n_hidden)), requires_grad=True, name="W²")
+    b2 = mg.tensor(rng.standard_normal((n_out, 1)), requires_grad=True, name="b²")
+    x = mg.tensor(rng.standard_normal((n_in, batch)), name="x")
+    y = mg.tensor(rng.uniform(size=(n_out, batch)), name="y")
+    z1 = W1 @ x + b1
+    z1.name = "z¹"
+    a1 = mg.sigmoid(z1)
+    a1.name = "a¹"
+    z2 = W2 @ a1 + b2
+    z2.name = "z²"
+    a2 = mg.sigmoid(z2)
+    a2.name = "a²"
+    return 0.5 * ((a2 - y) ** 2).sum()
+
+
+SEED_001_LINES = {
+    "∂C/∂a²": "a² − y",
+    "δ²": "(a² − y) ⊙ σ'(z²)",
+    "∂C/∂W²": "δ² (a¹)ᵀ",
+    "∂C/∂b²": "δ²",
+    "δ¹": "((W²)ᵀ δ²) ⊙ σ'(z¹)",
+    "∂C/∂W¹": "δ¹ xᵀ",
+}
+
+
+def test_seed_001_network_reads_as_the_delta_equations():
+    e = explain(seed_001_network())
+    for name, formula in SEED_001_LINES.items():
+        assert e.formula(name) == formula
+    assert e.ok and e.worst_error < 1e-12
+    assert e.line("∂C/∂W²").products[-1] == "outer product"
+    assert e.line("δ²").products[-1] == "hadamard"
+    order = [line.name for line in e.lines]
+    assert order.index("δ²") < order.index("∂C/∂W²") < order.index("δ¹") < order.index("∂C/∂W¹")
+
+
+def test_a_batch_of_columns_is_a_sum_of_outer_products():
+    e = explain(seed_001_network(batch=5))
+    assert e.line("∂C/∂W²").products[-1].startswith("sum of 5 outer products")
+    assert e.formula("∂C/∂b²") == "Σₙ δ²"
+    assert e.ok
+
+
+def test_seed_000_row_layout_closed_form():
+    H = mg.tensor(rng.standard_normal((1, 4)), name="H")
+    W = mg.tensor(rng.standard_normal((4, 3)), requires_grad=True, name="W")
+    B = mg.tensor(rng.standard_normal((1, 3)), requires_grad=True, name="B")
+    target = mg.tensor(rng.uniform(size=(1, 3)), name="Y*")
+    Y = mg.sigmoid(H @ W + B)
+    Y.name = "Y"
+    J = 0.5 * ((Y - target) ** 2).sum()
+    e = explain(J, loss_name="J")
+    assert e.formula("∂J/∂W") == "Hᵀ ((Y − Y*) ⊙ σ'(H W + B))"
+    assert e.formula("∂J/∂B") == "(Y − Y*) ⊙ σ'(H W + B)"
+    assert e.formula("∂J/∂Y") == "Y − Y*"
+    assert e.ok
+
+
+def test_inline_gives_closed_forms_for_the_parameters():
+    e = explain(seed_001_network(), inline=True)
+    assert e.formula("∂C/∂W²") == "((a² − y) ⊙ σ'(z²)) (a¹)ᵀ"
+    assert "δ" not in e.formula("∂C/∂W¹")
+    assert e.ok
+
+
+def test_softmax_cross_entropy_simplifies_to_softmax_minus_y():
+    z = mg.tensor(rng.standard_normal((5, 3)), requires_grad=True, name="z")
+    y = mg.tensor(np.eye(3)[[0, 1, 2, 1, 0]], name="y")
+    e = explain(mg.cross_entropy(z, y))
+    assert "softmax(z) − y" in e.formula("δ") and "N" in e.formula("δ")
+    assert e.ok
+
+
+def test_a_residual_connection_and_a_shared_weight_add_their_gradients():
+    W = mg.tensor(rng.standard_normal((3, 3)), requires_grad=True, name="W")
+    x = mg.tensor(rng.standard_normal((3, 1)), name="x")
+    h = x + mg.tanh(W @ x)
+    h.name = "h"
+    e = explain((W @ h).sum())
+    formula = e.formula("∂C/∂W")
+    assert " + " in formula and "tanh'(W x)" in formula and "hᵀ" in formula
+    assert e.ok
+
+
+def test_any_function_with_named_arguments():
+    h, y = rng.standard_normal((4, 1)), rng.uniform(size=(3, 1))
+
+    def cost(W, b):
+        return 0.5 * ((mg.sigmoid(W @ h + b) - y) ** 2).sum()
+
+    e = explain(cost, rng.standard_normal((3, 4)), rng.standard_normal((3, 1)))
+    assert {line.name for line in e.lines} == {"∂C/∂W", "∂C/∂b"}
+    assert "σ'(W c₁ + b)" in e.formula("∂C/∂W")  # unnamed data are constants c₁, c₂
+    assert e.ok
+
+
+def test_networks_are_named_by_layer():
+    net = mg.nn.MLP([4, 3, 2], activation="sigmoid", output_activation="sigmoid", seed=0, dtype=np.float64)
+    e = explain(net, loss=mg.nn.MSELoss(), x=rng.standard_normal((5, 4)), y=np.array([0, 1, 1, 0, 1]))
+    assert e.formula("∂C/∂W²") == "(a¹)ᵀ δ²"  # row layout: the transpose moves to the left
+    assert e.formula("δ¹") == "(δ² (W²)ᵀ) ⊙ σ'(z¹)"
+    assert e.formula("∂C/∂b²") == "Σₙ δ²"
+    assert e.ok
+
+
+def test_a_wrong_rule_is_flagged_on_its_line(monkeypatch):
+    sigmoid = mg.TABLE["sigmoid"]
+    monkeypatch.setattr(sigmoid, "vjp", (lambda g, out, x: g * out,))  # forgets the (1 − σ)
+    e = explain(seed_001_network())
+    assert not e.ok
+    flagged = {line.name for line in e.lines if not line.ok}
+    assert "δ²" in flagged and "∂C/∂a²" not in flagged
+    text = str(e)
+    assert "✗" in text and "DISAGREEING" in text
+
+
+def test_text_markdown_and_latex():
+    e = explain(seed_001_network())
+    text = str(e)
+    assert "Forward pass" in text and "z¹ = W¹ x + b¹" in text and "δ² = (a² − y) ⊙ σ'(z²)" in text
+    assert "(3, 4)" in text  # shapes are shown
+    markdown = e.to_markdown()
+    assert markdown == e._repr_markdown_() and "| gradient |" in markdown
+    latex = e.to_latex()
+    assert latex.startswith("\\begin{aligned}") and latex.count("{") == latex.count("}")
+
+
+def test_every_latex_formula_parses_with_mathtext():
+    from matplotlib.mathtext import MathTextParser  # matplotlib is in the test extra
+
+    parser = MathTextParser("path")
+    e = explain(seed_001_network())
+    for line in e.lines:
+        parser.parse("$" + e.formula(line.name, latex=True) + "$")
+
+
+def test_errors_name_the_problem():
+    with pytest.raises(ValueError, match="scalar"):
+        explain(mg.tensor(np.ones(3), requires_grad=True) * 2.0)
+    with pytest.raises(ValueError, match="notation"):
+        explain(seed_001_network(), notation="klingon")
+    with pytest.raises(TypeError, match="expected a Tensor"):
+        explain(42)
