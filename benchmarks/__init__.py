@@ -1,8 +1,12 @@
-"""Benchmarks: matgrad against the floor a NumPy engine can reach, hand-written backprop.
+"""Benchmarks: matgrad and its peers against the floor a NumPy engine can reach, hand-written backprop.
 
-A workload is one measurement (``workload.Workload``): a name and, per framework, an
-``Impl`` of three callables, ``setup`` (untimed), ``prepare`` (untimed, before every call)
-and ``step`` (timed).  ``harness`` warms each framework up, then times them in interleaved
-rounds and keeps medians; ``check`` first asserts that their gradients agree.  Run
-``python -m benchmarks --help``.
+``suite`` lists the frameworks and the workloads (plain data).  Each framework runs in its own
+long-lived worker process (``worker``, driven from ``pool``), which imports only that
+framework's peer module (``peers/``) and turns a workload into an ``Impl``: ``setup``
+(untimed), ``prepare`` (untimed, before every call), ``step`` (timed) and ``outputs`` (what the
+correctness check compares with hand NumPy).  ``harness`` checks every framework's first call,
+then times them in interleaved rounds; ``report`` and ``plot`` write RESULTS.md and
+results.png.  The peers (PyTorch, JAX, HIPS autograd) are optional, ``pip install
+".[bench]"``; one that is not installed is reported as missing.  Run ``python -m benchmarks
+--help``.
 """

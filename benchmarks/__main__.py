@@ -1,44 +1,90 @@
-"""``python -m benchmarks [--quick] [--out PATH]``: matgrad against hand-written NumPy backprop."""
+"""``python -m benchmarks [--quick]``: matgrad, PyTorch, torch.compile, JAX and HIPS autograd
+against hand-written NumPy backprop, each framework in its own worker process."""
 
 from __future__ import annotations
 
 import argparse
+import shlex
 import sys
 import time
 from collections.abc import Sequence
 from pathlib import Path
 
-from . import environment, suite
-from .check import GradientMismatchError, assert_same_gradients
-from .harness import FULL, QUICK, time_workload
-from .report import markdown
+from . import environment
+from .harness import FULL, QUICK, Runner
+from .plot import bar_chart
+from .pool import worker_environment
+from .report import RunInfo, markdown
+from .suite import BY_NAME, FRAMEWORKS, QUICK_KEYS, REFERENCE, SPECS
 
-DEFAULT_OUT = Path(__file__).resolve().parent / "RESULTS.md"
+HERE = Path(__file__).resolve().parent
+DEFAULT_OUT = HERE / "RESULTS.md"
+DEFAULT_PNG = HERE / "results.png"
+
+
+def _frameworks(names: str | None) -> list[str]:
+    if names is None:
+        return [f.name for f in FRAMEWORKS]
+    chosen = {n.strip() for n in names.split(",") if n.strip()}
+    unknown = chosen - set(BY_NAME)
+    if unknown:
+        raise SystemExit(f"unknown framework(s) {sorted(unknown)}; choose from {[f.name for f in FRAMEWORKS]}")
+    return [f.name for f in FRAMEWORKS if f.name in chosen or f.name == REFERENCE]  # the reference always
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__)
-    parser.add_argument("--quick", action="store_true", help="fewer, shorter rounds (~30 s)")
+    parser.add_argument("--quick", action="store_true", help=f"{len(QUICK_KEYS)} workloads, short rounds (< 1 min)")
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help="Markdown file to write")
+    parser.add_argument("--png", type=Path, default=DEFAULT_PNG, help="bar chart to write")
+    parser.add_argument("--frameworks", help="comma-separated subset, e.g. matgrad,jax (hand NumPy always runs)")
+    parser.add_argument("--only", help="run only workloads whose key contains this text, e.g. step/ or jacrev")
+    parser.add_argument(
+        "--threads",
+        type=int,
+        default=environment.usable_cpus(),
+        help="threads for every framework (default: the usable CPUs, %(default)s)",
+    )
+    parser.add_argument(
+        "--unset-openblas-vars",
+        action="store_true",
+        help="run every worker with OPENBLAS_CORETYPE and OPENBLAS_L2_SIZE unset (both)",
+    )
     args = parser.parse_args(argv)
-    settings = QUICK if args.quick else FULL
     start = time.perf_counter()
-    workloads = suite.workloads()
+    settings = QUICK if args.quick else FULL
+    specs = [s for s in SPECS if not args.quick or s.key in QUICK_KEYS]
+    if args.only:
+        specs = [s for s in specs if args.only in s.key]
+    if not specs:
+        raise SystemExit("no workload matches")
+    names = _frameworks(args.frameworks)
+    env = worker_environment(args.threads, args.unset_openblas_vars)
+    runner = Runner([BY_NAME[n] for n in names], settings, args.threads, env)
     try:
-        for workload in workloads:
-            assert_same_gradients(workload)
-    except GradientMismatchError as error:
-        print(f"benchmarks: gradients disagree, nothing timed.\n{error}", file=sys.stderr)
-        return 1
-    timings = []
-    for workload in workloads:
-        print(f"timing {workload.group}: {workload.name}", file=sys.stderr, flush=True)
-        timings.append(time_workload(workload, settings))
-    mode = "quick" if args.quick else "full"
-    text = markdown(timings, environment.describe(), settings, mode, time.perf_counter() - start)
+        runner.start()
+        for name, why in runner.missing.items():
+            print(f"{BY_NAME[name].label}: missing ({why})", file=sys.stderr, flush=True)
+        rows = [runner.run(spec) for spec in specs]
+    finally:
+        runner.close()
+    seconds = time.perf_counter() - start
+    command = shlex.join(["python", "-m", "benchmarks", *(sys.argv[1:] if argv is None else argv)])
+    info = RunInfo(
+        command=command,
+        settings=settings,
+        seconds=seconds,
+        frameworks=names,
+        environment=environment.describe(args.threads, args.unset_openblas_vars, env),
+        framework_facts=runner.facts,
+        missing=runner.missing,
+    )
+    text = markdown(rows, info)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(text + "\n", encoding="utf-8")
+    problem = bar_chart(rows, names, args.png, f"{command} ({seconds:.0f} s)")
     print(text)
+    print(f"wrote {args.out}" + (f" ({problem})" if problem else f" and {args.png}"), file=sys.stderr)
     return 0
 
 

@@ -1,4 +1,8 @@
-"""What the numbers were measured on: versions, BLAS, threads, CPU.  Read only, never set."""
+"""What the numbers were measured on: CPU, threads, BLAS, the OpenBLAS variables.  Read only.
+
+The parent's own facts; each worker adds its framework's (version, BLAS, threads) when it
+starts (``describe()`` of its peer module).
+"""
 
 from __future__ import annotations
 
@@ -13,13 +17,7 @@ import numpy as np
 
 import matgrad
 
-WATCHED_VARIABLES = (
-    "OPENBLAS_CORETYPE",
-    "OPENBLAS_L2_SIZE",
-    "OPENBLAS_NUM_THREADS",
-    "OMP_NUM_THREADS",
-    "MKL_NUM_THREADS",
-)
+from .pool import OPENBLAS_TUNING, THREAD_VARIABLES
 
 
 def _source_version() -> str:
@@ -49,11 +47,9 @@ def _cpu_model() -> str:
     return platform.processor() or platform.machine()
 
 
-def _usable_cpus() -> str:
-    total = os.cpu_count()
+def usable_cpus() -> int:
     affinity = getattr(os, "sched_getaffinity", None)
-    usable = len(affinity(0)) if affinity else total
-    return f"{usable} usable of {total}"
+    return len(affinity(0)) if affinity else (os.cpu_count() or 1)
 
 
 def _blas_runtime() -> str:
@@ -80,20 +76,29 @@ def _blas_build() -> str:
         return "unknown"
 
 
-def describe() -> dict[str, str]:
+def describe(threads: int, unset_openblas: bool, worker_env: dict[str, str]) -> dict[str, str]:
     """Ordered facts, for the report's environment table."""
     facts = {
         "Python": f"{platform.python_version()} ({platform.python_implementation()}, {sys.platform})",
-        "NumPy": np.__version__,
         "matgrad": f"{matgrad.__version__}, commit {_source_version()}",
-        "BLAS (build)": _blas_build(),
-        "BLAS (runtime)": _blas_runtime(),
         "CPU": _cpu_model(),
-        "CPUs": _usable_cpus(),
+        "CPUs": f"{usable_cpus()} usable of {os.cpu_count()}",
+        "threads": f"{threads} in every worker: "
+        + ", ".join(f"{name}={worker_env.get(name)}" for name in THREAD_VARIABLES)
+        + f", XLA_FLAGS=`{worker_env.get('XLA_FLAGS')}`, torch.set_num_threads({threads})",
+        "NumPy's BLAS (build)": _blas_build(),
+        "NumPy's BLAS (runtime, parent)": _blas_runtime(),
         "load average (1, 5, 15 min)": ", ".join(f"{x:.2f}" for x in os.getloadavg())
         if hasattr(os, "getloadavg")
         else "unknown",
     }
-    for name in WATCHED_VARIABLES:
-        facts[name] = os.environ.get(name, "not set")
+    for name in OPENBLAS_TUNING:
+        value = os.environ.get(name)
+        here = "not set" if value is None else f"set to `{value}`"
+        if unset_openblas and value is not None:
+            facts[name] = f"{here} here, **unset in every worker** (`--unset-openblas-vars`)"
+        elif unset_openblas:
+            facts[name] = f"{here} (`--unset-openblas-vars`: unset in every worker)"
+        else:
+            facts[name] = f"{here}; workers inherit it unchanged"
     return facts

@@ -1,19 +1,30 @@
-"""Interleaved timing: warm every framework up, then sample them in alternating rounds.
+"""The run: one worker per framework, each workload checked, then timed in interleaved rounds.
 
-Round r samples the frameworks in order A B … then … B A in round r + 1, so slow drift
-(frequency scaling, a noisy neighbour) hits all alike.  The headline ratio is the median over
-rounds of the per-round ratio framework / reference, which cancels drift common to a round.
+For every workload each worker loads it and runs a first call (timed apart: it includes any
+JIT compile), whose outputs are checked against hand NumPy's.  The frameworks that pass are
+calibrated and warmed up, then sampled in rounds: round r asks the workers in order A B … and
+round r + 1 in order … B A, so slow drift (frequency scaling, a noisy neighbour) hits all
+alike.  Only one worker computes at a time; the others wait on their pipes.  The headline
+ratio is the median over rounds of the per-round ratio framework / hand NumPy.
 """
 
 from __future__ import annotations
 
-import gc
 import statistics
-from collections.abc import Callable
-from dataclasses import dataclass
+import sys
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
 
-from .timer import LocalTimer, Timer
-from .workload import Impl, Workload
+import numpy as np
+
+from .check import mismatch
+from .pool import LOAD_SECONDS, RemoteTimer, WorkerError, WorkerProcess
+from .suite import REFERENCE, Framework
+from .timer import Timer
+from .workload import Spec
+
+OK, FAILED, NOT_APPLICABLE, MISSING = "ok", "FAILED", "n/a", "missing"
 
 
 @dataclass(frozen=True)
@@ -21,47 +32,193 @@ class Settings:
     rounds: int  # timed samples per framework
     sample_seconds: float  # timed work in one sample
     warmup_samples: int  # untimed samples after calibration
+    warm_calls: int  # untimed calls after the first (checked) one, before calibration
 
 
-QUICK = Settings(rounds=9, sample_seconds=0.02, warmup_samples=1)  # ~10 s on the 2-core dev machine
-FULL = Settings(rounds=25, sample_seconds=0.08, warmup_samples=2)  # ~75 s there
+QUICK = Settings(rounds=9, sample_seconds=0.02, warmup_samples=1, warm_calls=2)
+FULL = Settings(rounds=25, sample_seconds=0.08, warmup_samples=2, warm_calls=3)
 
 
-@dataclass(frozen=True)
-class Timing:
-    """Samples of one workload: seconds per call, per framework, in round order."""
+@dataclass
+class Cell:
+    """One framework on one workload."""
 
-    workload: Workload
-    samples: dict[str, list[float]]
-    inner: dict[str, int]
+    status: str
+    why: str = ""  # for FAILED, n/a and missing
+    note: str = ""  # how the framework does it, when that needs saying
+    first_call: float | None = None  # seconds, compile included
+    inner: int = 0  # calls per sample
+    samples: list[float] = field(default_factory=list)  # seconds per call, in round order
+    settle: float = 0.0  # the longest wait, after a sample, for the worker's threads to sleep
 
-    def median(self, framework: str) -> float:
-        return statistics.median(self.samples[framework])
+    def median(self) -> float:
+        return statistics.median(self.samples)
 
-    def spread(self, framework: str) -> float:
+    def spread(self) -> float:
         """Interquartile range over median: how noisy the samples were."""
-        q1, _, q3 = statistics.quantiles(self.samples[framework], n=4)
-        return (q3 - q1) / self.median(framework)
-
-    def ratio(self, framework: str) -> float:
-        """Median over rounds of framework / reference within the round."""
-        pairs = zip(self.samples[framework], self.samples[self.workload.reference])
-        return statistics.median(a / b for a, b in pairs if b > 0)
+        if len(self.samples) < 2:
+            return 0.0
+        q1, _, q3 = statistics.quantiles(self.samples, n=4)
+        return (q3 - q1) / self.median()
 
 
-def time_workload(
-    workload: Workload, settings: Settings, make_timer: Callable[[Impl], Timer] = LocalTimer
-) -> Timing:
-    """Calibrate and warm up each framework, then sample them in alternating rounds."""
-    timers = {name: make_timer(impl) for name, impl in workload.impls.items()}
-    inner = {name: timer.calibrate(settings.sample_seconds) for name, timer in timers.items()}
-    for timer in timers.values():
+@dataclass
+class Row:
+    spec: Spec
+    cells: dict[str, Cell]
+
+    def timed(self, framework: str) -> bool:
+        cell = self.cells.get(framework)
+        return cell is not None and cell.status == OK and bool(cell.samples)
+
+    def ratio(self, framework: str) -> float | None:
+        """Median over rounds of framework / hand NumPy within the round."""
+        if not (self.timed(framework) and self.timed(REFERENCE)):
+            return None
+        pairs = zip(self.cells[framework].samples, self.cells[REFERENCE].samples)
+        ratios = [a / b for a, b in pairs if b > 0]
+        return statistics.median(ratios) if ratios else None
+
+
+def interleave(timers: dict[str, Timer], settings: Settings, cells: dict[str, Cell]) -> None:
+    """Calibrate and warm up each timer, then sample them in alternating rounds into ``cells``.
+
+    A timer that fails (its worker died or raised) marks its cell FAILED and leaves the rounds.
+    """
+    active = dict(timers)
+
+    def attempt(name: str, action: str) -> float | None:
+        try:
+            timer = active[name]
+            if action == "calibrate":
+                cells[name].inner = timer.calibrate(settings.sample_seconds)
+                return None
+            return timer.sample()
+        except WorkerError as error:
+            cells[name].status, cells[name].why, cells[name].samples = FAILED, f"while timing: {error}", []
+            print(f"  {name}: FAILED while timing: {error}", file=sys.stderr, flush=True)
+            del active[name]
+            return None
+
+    for name in list(active):
+        attempt(name, "calibrate")
+    for name in list(active):
         for _ in range(settings.warmup_samples):
-            timer.sample()
-    samples: dict[str, list[float]] = {name: [] for name in timers}
-    order = list(timers)
-    gc.collect()
+            if name in active:
+                attempt(name, "sample")
+    order = list(active)
     for r in range(settings.rounds):
         for name in order if r % 2 == 0 else order[::-1]:
-            samples[name].append(timers[name].sample())
-    return Timing(workload, samples, inner)
+            if name in active:
+                seconds = attempt(name, "sample")
+                if seconds is not None:
+                    cells[name].samples.append(seconds)
+    for name, timer in timers.items():
+        cells[name].settle = max(getattr(timer, "settles", None) or [0.0])
+
+
+class Runner:
+    """Long-lived workers, one per framework, and the run of one workload across them."""
+
+    def __init__(self, frameworks: list[Framework], settings: Settings, threads: int, env: dict[str, str]) -> None:
+        self.frameworks = frameworks
+        self.settings = settings
+        self.threads = threads
+        self.env = env
+        self._tmp = tempfile.TemporaryDirectory(prefix="matgrad-bench-")
+        self.dir = Path(self._tmp.name)
+        self.workers: dict[str, WorkerProcess] = {}
+        self.facts: dict[str, dict[str, str]] = {}
+        self.missing: dict[str, str] = {}
+
+    def _spawn(self, framework: Framework) -> WorkerProcess:
+        log = self.dir / f"{framework.name}.log"
+        return WorkerProcess(framework, self.threads, self.env, log)
+
+    def start(self) -> None:
+        """Start every worker at once (imports overlap), then read each one's greeting."""
+        spawned = {f.name: self._spawn(f) for f in self.frameworks}
+        for name, worker in spawned.items():
+            try:
+                hello = worker.wait_ready()
+            except WorkerError as error:
+                hello = {"event": "missing", "why": str(error)}
+            if hello.get("event") == "ready":
+                self.workers[name] = worker
+                self.facts[name] = hello.get("facts", {})
+            else:
+                self.missing[name] = hello.get("why", "unknown")
+                worker.close()
+
+    def _worker(self, framework: Framework) -> WorkerProcess:
+        """The framework's worker, started again if an earlier workload killed it."""
+        worker = self.workers[framework.name]
+        if not worker.alive:
+            worker.close()
+            worker = self._spawn(framework)
+            worker.wait_ready()
+            self.workers[framework.name] = worker
+        return worker
+
+    def _load(self, framework: Framework, spec: Spec, out: Path) -> Cell:
+        if framework.name in self.missing:
+            return Cell(MISSING, why=self.missing[framework.name])
+        try:
+            reply = self._worker(framework).request(
+                LOAD_SECONDS, cmd="load", key=spec.key, out=str(out), warm_calls=self.settings.warm_calls
+            )
+        except WorkerError as error:
+            return Cell(FAILED, why=str(error))
+        if reply["status"] == "n/a":
+            return Cell(NOT_APPLICABLE, why=reply["why"])
+        if reply["status"] != "ok":
+            return Cell(FAILED, why=reply.get("why", "unknown"))
+        return Cell(OK, note=reply.get("note", ""), first_call=reply["first_call"])
+
+    def run(self, spec: Spec) -> Row:
+        print(f"{spec.group}: {spec.name}", file=sys.stderr, flush=True)
+        cells: dict[str, Cell] = {}
+        outputs: dict[str, Path] = {}
+        for framework in self.frameworks:  # the reference first
+            outputs[framework.name] = self.dir / f"{framework.name}.npz"
+            cells[framework.name] = self._load(framework, spec, outputs[framework.name])
+        self._check(cells, outputs)
+        for name, cell in cells.items():
+            if cell.status == FAILED:
+                print(f"  {name}: FAILED: {cell.why}", file=sys.stderr, flush=True)
+        timers: dict[str, Timer] = {
+            name: RemoteTimer(self.workers[name]) for name, cell in cells.items() if cell.status == OK
+        }
+        interleave(timers, self.settings, cells)
+        for name in timers:
+            try:
+                self.workers[name].request(LOAD_SECONDS, cmd="unload")
+            except WorkerError:
+                pass  # a dead worker is started again for the next workload
+        for path in outputs.values():
+            path.unlink(missing_ok=True)
+        return Row(spec, cells)
+
+    def _check(self, cells: dict[str, Cell], outputs: dict[str, Path]) -> None:
+        """Mark FAILED every cell whose outputs differ from the reference's."""
+        reference = cells[REFERENCE]
+        if reference.status != OK:
+            for name, cell in cells.items():
+                if name != REFERENCE and cell.status == OK:
+                    cell.status, cell.why = FAILED, "unchecked: hand NumPy itself did not run"
+            return
+        with np.load(outputs[REFERENCE]) as data:
+            want = {k: data[k] for k in data.files}
+        for name, cell in cells.items():
+            if name == REFERENCE or cell.status != OK:
+                continue
+            with np.load(outputs[name]) as data:
+                got = {k: data[k] for k in data.files}
+            problem = mismatch(got, want)
+            if problem is not None:
+                cell.status, cell.why = FAILED, f"differs from hand NumPy: {problem}"
+
+    def close(self) -> None:
+        for worker in self.workers.values():
+            worker.close()
+        self._tmp.cleanup()

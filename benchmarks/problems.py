@@ -8,6 +8,10 @@ Heads:
   the batch (not averaged), ``Y`` uniform in [0, 1);
 - ``"softmax_ce"``: ``C = mean_rows(−log softmax(Z_L)[label])``, *averaged* over the batch,
   integer labels.
+
+The transform workloads differentiate ``f(x, W) = tanh(W x)`` (``jacrev``, 100 → 100) and
+``g(x, W) = Σ tanh(W x)`` (``hessian``, 50 inputs) with respect to ``x``; the per-op workloads
+use two 2×2 arrays.
 """
 
 from __future__ import annotations
@@ -52,3 +56,21 @@ def param_names(problem: Problem) -> list[str]:
     """``["W1", "b1", "W2", "b2", …]``, the keys of every gradient dict."""
     layers = range(1, len(problem.sizes))
     return [f"{kind}{layer}" for layer in layers for kind in ("W", "b")]
+
+
+def tanh_map_arrays(n: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """``(x, W)`` for ``tanh(W x)``: ``x`` of shape ``(n,)``, ``W`` of shape ``(n, n)``, float32."""
+    rng = np.random.default_rng(seed)
+    W = (rng.standard_normal((n, n)) / np.sqrt(n)).astype(np.float32)
+    x = rng.standard_normal(n).astype(np.float32)
+    return x, W
+
+
+def op_arrays() -> tuple[np.ndarray, np.ndarray]:
+    """The two 2×2 float32 operands of the per-op workloads."""
+    rng = np.random.default_rng(0)
+    return rng.standard_normal((2, 2)).astype(np.float32), rng.standard_normal((2, 2)).astype(np.float32)
+
+
+#: the gradient flowing into the single node of the "backward of one mul node" workload
+OP_SEED = np.ones((2, 2), dtype=np.float32)

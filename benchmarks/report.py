@@ -1,89 +1,196 @@
-"""The results as Markdown: ratio tables per group, then the environment and the method."""
+"""The results as Markdown: ratio tables per group, compile times, spread, environment, method."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 from .check import ATOL_SCALE, RTOL
-from .harness import Settings, Timing
+from .harness import FAILED, MISSING, NOT_APPLICABLE, OK, Row, Settings
+from .suite import BY_NAME, GROUPS, REFERENCE
 
-NAMES = {"numpy": "hand NumPy"}
+
+@dataclass(frozen=True)
+class RunInfo:
+    command: str
+    settings: Settings
+    seconds: float
+    frameworks: list[str]  # column order, the reference first
+    environment: dict[str, str]
+    framework_facts: dict[str, dict[str, str]]
+    missing: dict[str, str]
 
 
-def _name(framework: str) -> str:
-    return NAMES.get(framework, framework)
+def _label(framework: str) -> str:
+    return BY_NAME[framework].label
 
 
 def _short(x: float) -> str:
     return f"{x:.0e}".replace("e-0", "e-")
 
 
-def _duration(seconds: float) -> str:
+def duration(seconds: float) -> str:
     if seconds < 1e-3:
         return f"{seconds * 1e6:.2f} µs"
-    return f"{seconds * 1e3:.3g} ms"
+    if seconds < 1:
+        return f"{seconds * 1e3:.3g} ms"
+    return f"{seconds:.3g} s"
 
 
-def _row(timing: Timing) -> str:
-    reference = timing.workload.reference
-    others = [f for f in timing.samples if f != reference]
-    ratios = [f"**{timing.ratio(f):.2f}×**" for f in others]
-    times = [_duration(timing.median(f)) for f in [*others, reference]]
-    spread = ", ".join(f"{timing.spread(f):.0%}" for f in [*others, reference])
-    return "| " + " | ".join([timing.workload.name, *ratios, *times, spread]) + " |"
+def _cell(row: Row, framework: str, footnotes: list[str]) -> str:
+    cell = row.cells.get(framework)
+    if cell is None:
+        return ""
+
+    def footnote(text: str) -> str:
+        footnotes.append(f"{_label(framework)}, {row.spec.name}: {text}")
+        return f" [{len(footnotes)}]"
+
+    if cell.status == OK and cell.samples:
+        ratio = row.ratio(framework)
+        text = (
+            duration(cell.median())
+            if framework == REFERENCE or ratio is None
+            else (f"**{ratio:.2f}×** · {duration(cell.median())}")
+        )
+        return text + (footnote(cell.note) if cell.note else "")
+    if cell.status == FAILED:
+        return "**FAILED**" + footnote(cell.why)
+    if cell.status == NOT_APPLICABLE:
+        return "n/a"
+    if cell.status == MISSING:
+        return "missing"
+    return cell.status
 
 
-def _group_table(group: str, timings: Sequence[Timing]) -> list[str]:
-    reference = timings[0].workload.reference
-    others = [f for f in timings[0].samples if f != reference]
-    head = [
-        "workload",
-        *(f"{_name(f)} / {_name(reference)}" for f in others),
-        *(_name(f) for f in [*others, reference]),
-        "spread (IQR/median)",
-    ]
+def _group_table(group: str, rows: Sequence[Row], frameworks: list[str]) -> list[str]:
+    others = [f for f in frameworks if f != REFERENCE]
+    head = ["workload", *(_label(f) for f in others), _label(REFERENCE)]
     lines = [f"### {group}", "", "| " + " | ".join(head) + " |", "|" + " --- |" * len(head)]
-    return lines + [_row(t) for t in timings] + [""]
+    footnotes: list[str] = []
+    for row in rows:
+        cells = [_cell(row, f, footnotes) for f in [*others, REFERENCE]]
+        lines.append("| " + " | ".join([row.spec.name, *cells]) + " |")
+    lines.append("")
+    if footnotes:
+        lines += [f"[{i}] {text}  " for i, text in enumerate(footnotes, 1)] + [""]
+    return lines
 
 
-def markdown(
-    timings: Sequence[Timing], environment: dict[str, str], settings: Settings, mode: str, seconds: float
-) -> str:
+def _compile_table(rows: Sequence[Row], frameworks: list[str]) -> list[str]:
+    compiled = [f for f in frameworks if BY_NAME[f].compiled]
+    if not compiled:
+        return []
+    head = ["workload", *(f"{_label(f)}: first call / timed median" for f in compiled)]
+    lines = [
+        "### First calls: compile time, excluded from the timings above",
+        "",
+        "The first call of each workload (setup excluded) includes tracing and compiling; it is "
+        "also the call whose outputs were checked. Caches on disk (inductor's) make a second run "
+        "of the harness compile faster.",
+        "",
+        "| " + " | ".join(head) + " |",
+        "|" + " --- |" * len(head),
+    ]
+    for row in rows:
+        entries = []
+        for f in compiled:
+            cell = row.cells.get(f)
+            if cell is None or cell.first_call is None:
+                entries.append(cell.status if cell is not None else "")
+            else:
+                steady = duration(cell.median()) if cell.samples else "—"
+                entries.append(f"{duration(cell.first_call)} / {steady}")
+        if any(e not in ("", NOT_APPLICABLE, MISSING) for e in entries):
+            lines.append("| " + " | ".join([row.spec.name, *entries]) + " |")
+    return [*lines, ""]
+
+
+def _spread_table(rows: Sequence[Row], frameworks: list[str]) -> list[str]:
+    head = ["workload", *(_label(f) for f in frameworks)]
+    lines = [
+        "### Spread: interquartile range / median of the samples (calls per sample; longest idle wait)",
+        "",
+        "After each sample a worker waits, untimed, until its other threads sleep (OpenBLAS's spin for "
+        "~0.1 s after a call), so that it does not slow down the next worker; the longest such wait is shown.",
+        "",
+        "| " + " | ".join(head) + " |",
+        "|" + " --- |" * len(head),
+    ]
+    for row in rows:
+        entries = []
+        for f in frameworks:
+            cell = row.cells.get(f)
+            ok = cell is not None and cell.status == OK and cell.samples
+            entries.append(f"{cell.spread():.0%} ({cell.inner}; {cell.settle * 1e3:.0f} ms)" if ok else "")
+        lines.append("| " + " | ".join([row.spec.name, *entries]) + " |")
+    return [*lines, ""]
+
+
+def _frameworks_table(info: RunInfo) -> list[str]:
+    lines = ["### Frameworks", "", "| framework | version | BLAS and threads, in its worker |", "| --- | --- | --- |"]
+    for f in info.frameworks:
+        if f in info.missing:
+            lines.append(f"| {_label(f)} | **missing**: {info.missing[f]} | |")
+            continue
+        facts = info.framework_facts.get(f, {})
+        lines.append(f"| {_label(f)} | {facts.get('version', '?')} | {facts.get('threads', '?')} |")
+    return [*lines, ""]
+
+
+def markdown(rows: Sequence[Row], info: RunInfo) -> str:
+    s = info.settings
+    failed = sum(c.status == FAILED for r in rows for c in r.cells.values())
     lines = [
         "# matgrad benchmarks",
         "",
-        f"`python -m benchmarks{' --quick' if mode == 'quick' else ''}`: {settings.rounds} interleaved "
-        f"rounds, ~{settings.sample_seconds * 1e3:g} ms of timed calls per sample, {seconds:.0f} s in all.",
-        "Headline: time ratio to hand-written NumPy backprop (1.00× is that floor; lower is better), "
-        "the median over rounds of the ratio within a round. Times: median seconds per call.",
+        f"`{info.command}`: {len(rows)} workloads, {s.rounds} interleaved rounds, ~{s.sample_seconds * 1e3:g} ms "
+        f"of timed calls per sample, {info.seconds:.0f} s in all; {failed} FAILED cell{'s' * (failed != 1)}.",
+        "Each framework ran in its own worker process. Cells: **time ratio to hand-written NumPy backprop** "
+        "(1.00× is that floor; lower is better; the median over rounds of the ratio within a round) · median "
+        "time per call. n/a: the framework has no such call; missing: not installed.",
         "",
     ]
-    groups: dict[str, list[Timing]] = {}
-    for timing in timings:
-        groups.setdefault(timing.workload.group, []).append(timing)
-    for group, rows in groups.items():
-        lines += _group_table(group, rows)
+    for group in GROUPS:
+        group_rows = [r for r in rows if r.spec.group == group]
+        if group_rows:
+            lines += _group_table(group, group_rows, info.frameworks)
+    lines += _compile_table(rows, info.frameworks)
+    lines += _spread_table(rows, info.frameworks)
+    lines += _frameworks_table(info)
     lines += ["### Environment", "", "| | |", "| --- | --- |"]
-    lines += [f"| {key} | {value} |" for key, value in environment.items()]
+    lines += [f"| {key} | {value} |" for key, value in info.environment.items()]
     lines += ["", "### Method", "", *METHOD.format(rtol=_short(RTOL), atol=_short(ATOL_SCALE)).splitlines(), ""]
     return "\n".join(lines)
 
 
 METHOD = """\
-- float32 throughout; batch-first rows, `Z = A W + b`; weights N(0, 1/n_in), inputs uniform [0, 1).
-- 784-30-10 σ/MSE (seed 001): `C = ½ Σ ‖σ(Z2) − Y‖²` **summed** over the batch in both; hand \
-backward `δ2 = (A2 − Y) ⊙ A2(1 − A2)`, `∂W2 = A1ᵀ δ2`, `∂b2 = Σ_rows δ2`, \
-`δ1 = (δ2 W2ᵀ) ⊙ A1(1 − A1)`, `∂W1 = Xᵀ δ1`. matgrad: `0.5 * ((mg.sigmoid(Z2) - Y) ** 2).sum()`.
-- 784-1024-1024-10 ReLU: `mg.cross_entropy(Z3, labels)` **averaged** over the batch; hand \
-`δ3 = (softmax(Z3) − onehot) / N` (softmax kept from the forward pass), `δ_{{l−1}} = (δ_l W_lᵀ) ⊙ 𝟙[A_{{l−1}} > 0]`.
-- Hand NumPy σ is seed 001's `1 / (1 + exp(−z))`; matgrad's is its overflow-safe \
-`stable_sigmoid`, so part of a network gap may be that safety rather than overhead. The per-op \
-σ row calls `stable_sigmoid` bare on the NumPy side.
-- Backward only: the forward pass (and `p.grad = None`) runs untimed before every timed call; \
-each call is timed alone and the clock's own cost subtracted. Full step: forward, backward and \
-`p -= lr * grad` in place, timed as a loop.
-- Before timing, each workload's gradients are compared with hand NumPy's (rtol {rtol}, \
-atol {atol} × max |∂|); a mismatch aborts the run.
-- Same process for both (both are NumPy); each framework is calibrated and warmed up, then \
-sampled in alternating order (A B, B A, …). The garbage collector stays on: its cost is part \
-of an engine's cost. Per-op rows call both sides through a closure alike."""
+- float32 throughout; batch-first rows, `Z = A W + b`; weights N(0, 1/n_in), inputs uniform [0, 1); every \
+framework starts from the same arrays (same seed).
+- 784-30-10 σ/MSE (seed 001): `C = ½ Σ ‖σ(Z2) − Y‖²` **summed** over the batch, SGD step 0.01 / batch; hand \
+backward `δ2 = (A2 − Y) ⊙ A2(1 − A2)`, `∂W2 = A1ᵀ δ2`, `∂b2 = Σ_rows δ2`, `δ1 = (δ2 W2ᵀ) ⊙ A1(1 − A1)`, \
+`∂W1 = Xᵀ δ1`. 784-1024-1024-10 ReLU: softmax cross-entropy **averaged** over the batch, step 0.01; hand \
+`δ3 = (softmax(Z3) − onehot) / N`, `δ_{{l−1}} = (δ_l W_lᵀ) ⊙ 𝟙[A_{{l−1}} > 0]`.
+- Full step: forward, backward and the update in place (`p -= lr * grad`; PyTorch `p.sub_(p.grad, alpha=lr)` \
+under `no_grad`; JAX returns new parameters from one jitted function with the old buffers donated). \
+torch.compile wraps the whole step function (Dynamo breaks the graph at `backward()`).
+- Backward only: the forward pass (and resetting `.grad`) runs untimed before every timed call; each call is \
+timed alone and the clock's own cost subtracted. HIPS autograd: the forward is `make_vjp`, the timed call \
+`vjp(1.0)`.
+- Transforms: `jacrev` of `tanh(W x)`, 100 → 100, and `hessian` of `Σ tanh(W x)`, 50 inputs, both with respect \
+to `x` with `W` passed as an argument; hand NumPy writes `diag(1 − t²) W` and `Wᵀ diag(−2t(1 − t²)) W`. \
+Per-example gradients of the 784-30-10 network at batch 128: hand NumPy batches the δ equations \
+(`∂W_n = a_n ⊗ δ_n`); JAX `jit(vmap(grad))`, PyTorch `torch.func.vmap(grad)`; matgrad and HIPS autograd have \
+no vmap and loop over the examples in Python (marked).
+- Per-op: one op on 2×2 float32 arrays with inputs that record a graph (matgrad and PyTorch: requires grad; \
+HIPS autograd: `ArrayBox`es of a live trace); hand NumPy is the bare op (its σ is matgrad's `stable_sigmoid` \
+called bare). JAX records nothing outside a transform, so its rows are eager dispatch (marked).
+- Correctness first: before any timing, each framework's first call from a fresh setup must reproduce hand \
+NumPy's outputs (training steps: the weights after one SGD step; backward: the gradients; transforms: the \
+Jacobian, Hessian, per-example gradients; ops: the result) within rtol {rtol}, atol {atol} × max |reference|. \
+A mismatch marks that cell FAILED (the reason is listed under its table) and the others go on.
+- One worker process per framework, all started with the same thread count (see Environment), long-lived: \
+for each workload the parent asks each worker to load it, check it, calibrate the calls per sample and warm \
+up, then asks the workers for one sample each in turn, reversing the order every round (A B C, C B A, …), \
+so that only one computes at a time and drift hits all alike. The first call of JIT-compiled frameworks is \
+reported separately. The garbage collector stays on: its cost is part of an engine's cost."""

@@ -1,33 +1,108 @@
-"""The workloads, in report order: backward only, full step, per-op overhead."""
+"""The frameworks and the workloads, in report order.  Plain data: importing this needs no peer."""
 
 from __future__ import annotations
 
-from types import ModuleType
+from dataclasses import dataclass
 
-from . import overhead
-from .peers import matgrad_engine, numpy_hand
 from .problems import Problem
-from .workload import Workload
+from .workload import Spec
 
-#: framework name → module with ``backward_impl(problem)`` and ``step_impl(problem)``
-PEERS: dict[str, ModuleType] = {"matgrad": matgrad_engine, "numpy": numpy_hand}
+
+@dataclass(frozen=True)
+class Framework:
+    name: str  # what ``--frameworks`` and the worker's ``--framework`` take
+    label: str  # the column header
+    module: str  # ``benchmarks.peers.<module>`` has ``build(spec)`` (and ``describe()``)
+    compiled: bool = False  # first call includes a compile, reported separately
+
+
+FRAMEWORKS = (
+    Framework("numpy", "hand NumPy", "numpy_hand"),
+    Framework("matgrad", "matgrad", "matgrad_engine"),
+    Framework("torch", "PyTorch (eager)", "pytorch"),
+    Framework("torch.compile", "torch.compile", "pytorch_compiled", compiled=True),
+    Framework("jax", "JAX (jit)", "jax_jit", compiled=True),
+    Framework("autograd", "HIPS autograd", "hips_autograd"),
+)
+BY_NAME = {f.name: f for f in FRAMEWORKS}
+REFERENCE = "numpy"
 
 SEED_NETWORK = (784, 30, 10)
 DEEP_NETWORK = (784, 1024, 1024, 10)
+JACOBIAN_SIZE = 100  # jacrev of tanh(W x): 100 → 100
+HESSIAN_SIZE = 50  # hessian of Σ tanh(W x): 50 inputs
 
-BACKWARD = "backward only"
 STEP = "full step: forward + backward + SGD update in place"
+BACKWARD = "backward only"
+TRANSFORMS = "transforms: Jacobian, Hessian, per-example gradients"
+OVERHEAD = "per-op overhead"
+GROUPS = (STEP, BACKWARD, TRANSFORMS, OVERHEAD)
+
+#: per-op rows: key suffix → (row name, op, inputs require grad)
+OPS = {
+    "add": ("add, recorded", "add", True),
+    "mul": ("mul, recorded", "mul", True),
+    "matmul": ("matmul, recorded", "matmul", True),
+    "sigmoid": ("sigmoid, recorded", "sigmoid", True),
+    "add-constants": ("add, constants, no graph", "add", False),
+}
+
+
+def seed_problem(batch: int) -> Problem:
+    """Seed 001's 784-30-10 σ/MSE network; the cost is summed over the batch, hence lr / batch."""
+    return Problem(SEED_NETWORK, "sigmoid", "sigmoid_mse", batch, lr=0.01 / batch)
 
 
 def problems() -> list[Problem]:
-    seed = [Problem(SEED_NETWORK, "sigmoid", "sigmoid_mse", b, lr=0.01 / b) for b in (10, 128, 1024)]
-    return [*seed, Problem(DEEP_NETWORK, "relu", "softmax_ce", 256, lr=0.01)]
+    return [*(seed_problem(b) for b in (10, 128, 1024)), Problem(DEEP_NETWORK, "relu", "softmax_ce", 256, lr=0.01)]
 
 
-def workloads() -> list[Workload]:
-    rows = []
-    for group, impl in ((BACKWARD, "backward_impl"), (STEP, "step_impl")):
-        for problem in problems():
-            impls = {name: getattr(peer, impl)(problem) for name, peer in PEERS.items()}
-            rows.append(Workload(group, problem.label, impls))
-    return rows + overhead.workloads()
+def _problem_key(problem: Problem) -> str:
+    return f"{'-'.join(map(str, problem.sizes))}/b{problem.batch}"
+
+
+def _specs() -> list[Spec]:
+    specs = [Spec(f"step/{_problem_key(p)}", STEP, p.label, "step", p) for p in problems()]
+    specs += [Spec(f"backward/{_problem_key(p)}", BACKWARD, p.label, "backward", p) for p in problems()]
+    specs += [
+        Spec(
+            "jacrev",
+            TRANSFORMS,
+            f"jacrev of tanh(W x), {JACOBIAN_SIZE} → {JACOBIAN_SIZE}",
+            "jacrev",
+            args={"n": JACOBIAN_SIZE},
+        ),
+        Spec(
+            "hessian", TRANSFORMS, f"hessian of Σ tanh(W x), {HESSIAN_SIZE} inputs", "hessian", args={"n": HESSIAN_SIZE}
+        ),
+        Spec(
+            "per-example",
+            TRANSFORMS,
+            "per-example gradients, 784-30-10 σ/MSE, batch 128",
+            "per_example",
+            seed_problem(128),
+        ),
+    ]
+    specs += [
+        Spec(f"op/{key}", OVERHEAD, name, "op", args={"op": op, "requires_grad": rg})
+        for key, (name, op, rg) in OPS.items()
+    ]
+    specs.append(Spec("op/mul-backward", OVERHEAD, "backward of one mul node", "op_backward"))
+    return specs
+
+
+SPECS = _specs()
+BY_KEY = {s.key: s for s in SPECS}
+
+#: ``--quick`` times these only (the network at batch 128 and the deep one, every transform,
+#: two per-op rows); the full run times every spec
+QUICK_KEYS = (
+    "step/784-30-10/b128",
+    "step/784-1024-1024-10/b256",
+    "backward/784-30-10/b128",
+    "jacrev",
+    "hessian",
+    "per-example",
+    "op/mul",
+    "op/mul-backward",
+)

@@ -1,4 +1,4 @@
-"""Timing one framework's implementation of a workload, in this process.
+"""Timing one framework's implementation of a workload, in this process (a worker's).
 
 A sample is ``inner`` timed calls, reported as seconds per call.  Without a prepare step
 the loop is timed as a whole; with one, each call is timed alone (prepare excluded) and the
@@ -10,13 +10,13 @@ from __future__ import annotations
 import math
 import statistics
 from time import perf_counter
-from typing import Protocol
+from typing import Any, Protocol
 
 from .workload import Impl
 
 
 class Timer(Protocol):
-    """What the harness needs; a worker-process peer can implement it over a pipe."""
+    """What the harness needs: ``LocalTimer`` here, ``pool.RemoteTimer`` over a worker's pipe."""
 
     def calibrate(self, sample_seconds: float) -> int: ...
 
@@ -37,9 +37,10 @@ class LocalTimer:
 
     _overhead: float | None = None
 
-    def __init__(self, impl: Impl) -> None:
+    def __init__(self, impl: Impl, state: Any = None) -> None:
+        """Time ``impl`` on ``state`` (a fresh ``impl.setup()`` if None)."""
         self.impl = impl
-        self.state = impl.setup()
+        self.state = impl.setup() if state is None else state
         self.inner = 1
         if LocalTimer._overhead is None:
             LocalTimer._overhead = _clock_overhead()
@@ -53,6 +54,9 @@ class LocalTimer:
                 break
             n *= 10
         self.inner = max(1, math.ceil(sample_seconds / max(per_call, 1e-9)))
+        if self.inner > n:  # refine on a sample of the chosen size: a slow first call misleads
+            per_call = self.measure(self.inner)
+            self.inner = max(1, math.ceil(sample_seconds / max(per_call, 1e-9)))
         return self.inner
 
     def sample(self) -> float:

@@ -3,6 +3,8 @@
 ``0.5 * ((σ(Z) − Y) ** 2).sum()`` (summed, as in ``numpy_hand``) and
 ``mg.cross_entropy(Z, labels)`` (mean over the batch).  Gradients are reset with
 ``p.grad = None`` before every backward, and the update writes into ``p.data`` in place.
+Transforms are ``mg.jacrev``, ``mg.hessian`` (forward over reverse) and, for per-example
+gradients, ``mg.grad`` in a Python loop over the examples (matgrad has no ``vmap`` yet).
 """
 
 from __future__ import annotations
@@ -14,8 +16,9 @@ import numpy as np
 
 import matgrad as mg
 
-from ..problems import Problem, param_names
-from ..workload import Gradients, Impl
+from ..problems import OP_SEED, Problem, op_arrays, param_names, tanh_map_arrays
+from ..workload import Impl, Outputs, Spec
+from . import blas_pools, dispatch
 
 
 @dataclass
@@ -26,18 +29,18 @@ class Net:
     loss: mg.Tensor | None = None
 
 
-def forward(net: Net, problem: Problem) -> mg.Tensor:
+def cost(params: list[Any], X: np.ndarray, target: np.ndarray, problem: Problem) -> mg.Tensor:
     """The cost as a recorded Tensor."""
-    A: Any = net.X
-    layers = len(net.params) // 2
+    A: Any = X
+    layers = len(params) // 2
     for layer in range(layers):
-        Z = A @ net.params[2 * layer] + net.params[2 * layer + 1]
+        Z = A @ params[2 * layer] + params[2 * layer + 1]
         if layer == layers - 1:
             if problem.head == "sigmoid_mse":
-                return 0.5 * ((mg.sigmoid(Z) - net.target) ** 2).sum()
-            return mg.cross_entropy(Z, net.target)
+                return 0.5 * ((mg.sigmoid(Z) - target) ** 2).sum()
+            return mg.cross_entropy(Z, target)
         A = mg.sigmoid(Z) if problem.hidden == "sigmoid" else mg.relu(Z)
-    raise ValueError("forward: the network has no layer")
+    raise ValueError("cost: the network has no layer")
 
 
 def _setup(problem: Problem) -> Net:
@@ -45,35 +48,131 @@ def _setup(problem: Problem) -> Net:
     return Net([mg.tensor(p, requires_grad=True) for p in params], X, target)
 
 
-def _prepare(net: Net, problem: Problem) -> None:
-    for p in net.params:
-        p.grad = None
-    net.loss = forward(net, problem)
+def _named(problem: Problem, arrays: list[Any]) -> Outputs:
+    return {name: np.asarray(a) for name, a in zip(param_names(problem), arrays)}
 
 
-def _gradients(problem: Problem) -> Gradients:
-    net = _setup(problem)
-    forward(net, problem).backward()
-    return {name: np.asarray(p.grad) for name, p in zip(param_names(problem), net.params)}
-
-
-def backward_impl(problem: Problem) -> Impl:
+def _backward(spec: Spec) -> Impl:
     """Time ``loss.backward()`` only; zeroing and the forward pass are untimed."""
+    problem = spec.problem
+
+    def prepare(net: Net) -> None:
+        for p in net.params:
+            p.grad = None
+        net.loss = cost(net.params, net.X, net.target, problem)
+
     return Impl(
         setup=lambda: _setup(problem),
-        prepare=lambda net: _prepare(net, problem),
+        prepare=prepare,
         step=lambda net: net.loss.backward(),
-        gradients=lambda: _gradients(problem),
+        outputs=lambda net, _: _named(problem, [p.grad for p in net.params]),
     )
 
 
-def step_impl(problem: Problem) -> Impl:
+def _step(spec: Spec) -> Impl:
     """Time forward + backward + in-place SGD update."""
+    problem = spec.problem
 
     def step(net: Net) -> None:
-        forward(net, problem).backward()
+        cost(net.params, net.X, net.target, problem).backward()
         for p in net.params:
             p.data -= problem.lr * p.grad
             p.grad = None
 
-    return Impl(setup=lambda: _setup(problem), step=step, gradients=lambda: _gradients(problem))
+    return Impl(
+        setup=lambda: _setup(problem),
+        step=step,
+        outputs=lambda net, _: _named(problem, [p.data for p in net.params]),
+    )
+
+
+def _per_example(spec: Spec) -> Impl:
+    problem = spec.problem
+    gradient = mg.grad(lambda params, x, y: cost(params, x, y, problem))
+
+    def step(net: Net) -> list[np.ndarray]:
+        params = [p.data for p in net.params]
+        rows = [gradient(params, net.X[n : n + 1], net.target[n : n + 1]) for n in range(len(net.X))]
+        return [np.stack(per_param) for per_param in zip(*rows)]
+
+    return Impl(
+        setup=lambda: _setup(problem),
+        step=step,
+        outputs=lambda net, grads: _named(problem, grads),
+        note="Python loop over examples",
+    )
+
+
+def _jacrev(spec: Spec) -> Impl:
+    jacobian = mg.jacrev(lambda x, W: mg.tanh(W @ x))
+    return Impl(
+        setup=lambda: tanh_map_arrays(spec.args["n"]),
+        step=lambda xW: jacobian(*xW),
+        outputs=lambda _, jac: {"jacobian": np.asarray(jac)},
+    )
+
+
+def _hessian(spec: Spec) -> Impl:
+    hessian = mg.hessian(lambda x, W: mg.tanh(W @ x).sum())
+    return Impl(
+        setup=lambda: tanh_map_arrays(spec.args["n"]),
+        step=lambda xW: hessian(*xW),
+        outputs=lambda _, hess: {"hessian": np.asarray(hess)},
+    )
+
+
+OPS = {
+    "add": lambda a, b: a + b,
+    "mul": lambda a, b: a * b,
+    "matmul": lambda a, b: a @ b,
+    "sigmoid": lambda a, b: mg.sigmoid(a),
+}
+
+
+def _tensors(requires_grad: bool) -> tuple[mg.Tensor, mg.Tensor]:
+    a, b = op_arrays()
+    return mg.tensor(a, requires_grad=requires_grad), mg.tensor(b, requires_grad=requires_grad)
+
+
+def _op(spec: Spec) -> Impl:
+    op, requires_grad = OPS[spec.args["op"]], spec.args["requires_grad"]
+    return Impl(
+        setup=lambda: _tensors(requires_grad),
+        step=lambda ab: op(*ab),
+        outputs=lambda _, out: {"out": np.asarray(out.data)},
+    )
+
+
+def _op_backward(spec: Spec) -> Impl:
+    """``c = a ⊙ b; c.backward(g)``, the forward untimed."""
+
+    def prepare(state: dict[str, Any]) -> None:
+        a, b = state["ab"]
+        a.grad = b.grad = None
+        state["c"] = a * b
+
+    return Impl(
+        setup=lambda: {"ab": _tensors(True)},
+        prepare=prepare,
+        step=lambda state: state["c"].backward(OP_SEED),
+        outputs=lambda state, _: {"a": state["ab"][0].grad, "b": state["ab"][1].grad},
+    )
+
+
+BUILDERS = {
+    "step": _step,
+    "backward": _backward,
+    "per_example": _per_example,
+    "jacrev": _jacrev,
+    "hessian": _hessian,
+    "op": _op,
+    "op_backward": _op_backward,
+}
+
+
+def build(spec: Spec) -> Impl:
+    return dispatch(spec, BUILDERS, "matgrad")
+
+
+def describe() -> dict[str, str]:
+    return {"version": f"matgrad {mg.__version__} (NumPy {np.__version__})", "threads": blas_pools()}

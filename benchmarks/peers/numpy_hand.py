@@ -11,6 +11,10 @@ Backward, from the head's ``δ_L = ∂C/∂Z_L``::
     ∂W_l = A_{l-1}ᵀ δ_l,   ∂b_l = Σ_rows δ_l,   δ_{l-1} = (δ_l W_lᵀ) ⊙ f'(Z_{l-1})
 
 with σ' = A(1 − A) and ReLU' = 𝟙[A > 0], both read from the saved activation.
+
+The other workloads by hand as well: the Jacobian of ``tanh(W x)`` is ``diag(1 − t²) W``; the
+Hessian of ``Σ tanh(W x)`` is ``Wᵀ diag(−2 t (1 − t²)) W`` (``t = tanh(W x)``); per-example
+gradients are the δ equations without the sum over rows (``∂W_n = a_n ⊗ δ_n``), batched.
 """
 
 from __future__ import annotations
@@ -20,8 +24,9 @@ from typing import Any
 
 import numpy as np
 
-from ..problems import Problem, param_names
-from ..workload import Gradients, Impl
+from ..problems import OP_SEED, Problem, op_arrays, param_names, tanh_map_arrays
+from ..workload import Impl, Outputs, Spec
+from . import blas_pools, dispatch
 
 
 @dataclass
@@ -88,28 +93,126 @@ def _setup(problem: Problem) -> Net:
     return Net(params, X, target)
 
 
-def _gradients(problem: Problem) -> Gradients:
-    net = _setup(problem)
-    forward(net, problem)
-    return dict(zip(param_names(problem), backward(net, problem)))
+def _named(problem: Problem, arrays: list[np.ndarray]) -> Outputs:
+    return dict(zip(param_names(problem), arrays))
 
 
-def backward_impl(problem: Problem) -> Impl:
+def _backward(spec: Spec) -> Impl:
     """Time the δ equations only; the forward pass is the untimed prepare step."""
+    problem = spec.problem
     return Impl(
         setup=lambda: _setup(problem),
         prepare=lambda net: forward(net, problem),
         step=lambda net: backward(net, problem),
-        gradients=lambda: _gradients(problem),
+        outputs=lambda net, grads: _named(problem, grads),
     )
 
 
-def step_impl(problem: Problem) -> Impl:
+def _step(spec: Spec) -> Impl:
     """Time forward + δ equations + in-place SGD update."""
+    problem = spec.problem
 
-    def step(net: Any) -> None:
+    def step(net: Net) -> None:
         forward(net, problem)
         for p, g in zip(net.params, backward(net, problem)):
             p -= problem.lr * g
 
-    return Impl(setup=lambda: _setup(problem), step=step, gradients=lambda: _gradients(problem))
+    return Impl(setup=lambda: _setup(problem), step=step, outputs=lambda net, _: _named(problem, net.params))
+
+
+def per_example(net: Net, problem: Problem) -> list[np.ndarray]:
+    """Every example's gradients, ``[∂W1 (N, 784, 30), ∂b1 (N, 30), …]``, by batched δ equations."""
+    forward(net, problem)
+    delta = net.head * net.out * (1 - net.out)
+    grads: list[np.ndarray] = []
+    for layer in reversed(range(len(net.params) // 2)):
+        A = net.activations[layer]
+        grads[:0] = [A[:, :, None] * delta[:, None, :], delta]
+        if layer > 0:
+            delta = (delta @ net.params[2 * layer].T) * A * (1 - A)
+    return grads
+
+
+def _per_example(spec: Spec) -> Impl:
+    problem = spec.problem
+    if problem.head != "sigmoid_mse" or problem.hidden != "sigmoid":
+        raise ValueError("per-example gradients by hand are written for the σ/MSE network only")
+    return Impl(
+        setup=lambda: _setup(problem),
+        step=lambda net: per_example(net, problem),
+        outputs=lambda net, grads: _named(problem, grads),
+    )
+
+
+def _jacrev(spec: Spec) -> Impl:
+    def jacobian(xW: tuple[np.ndarray, np.ndarray]) -> np.ndarray:
+        x, W = xW
+        t = np.tanh(W @ x)
+        return (1 - t * t)[:, None] * W
+
+    return Impl(
+        setup=lambda: tanh_map_arrays(spec.args["n"]),
+        step=jacobian,
+        outputs=lambda _, jac: {"jacobian": jac},
+    )
+
+
+def _hessian(spec: Spec) -> Impl:
+    def hessian(xW: tuple[np.ndarray, np.ndarray]) -> np.ndarray:
+        x, W = xW
+        t = np.tanh(W @ x)
+        return W.T @ ((-2 * t * (1 - t * t))[:, None] * W)
+
+    return Impl(
+        setup=lambda: tanh_map_arrays(spec.args["n"]),
+        step=hessian,
+        outputs=lambda _, hess: {"hessian": hess},
+    )
+
+
+def _sigmoid_op(a: np.ndarray, _: Any) -> np.ndarray:
+    """matgrad's overflow-safe sigmoid called bare, so that only the engine's cost differs."""
+    from matgrad.primitives.elementwise import stable_sigmoid
+
+    return stable_sigmoid(a)
+
+
+OPS = {
+    "add": lambda a, b: a + b,
+    "mul": lambda a, b: a * b,
+    "matmul": lambda a, b: a @ b,
+    "sigmoid": _sigmoid_op,
+}
+
+
+def _op(spec: Spec) -> Impl:
+    op = OPS[spec.args["op"]]
+    return Impl(setup=op_arrays, step=lambda ab: op(*ab), outputs=lambda _, out: {"out": out}, note="bare NumPy")
+
+
+def _op_backward(spec: Spec) -> Impl:
+    """The two VJPs of ``c = a ⊙ b`` by hand: ``g ⊙ b`` and ``g ⊙ a``."""
+
+    def vjps(ab: tuple[np.ndarray, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+        return OP_SEED * ab[1], OP_SEED * ab[0]
+
+    return Impl(setup=op_arrays, step=vjps, outputs=lambda _, g: {"a": g[0], "b": g[1]})
+
+
+BUILDERS = {
+    "step": _step,
+    "backward": _backward,
+    "per_example": _per_example,
+    "jacrev": _jacrev,
+    "hessian": _hessian,
+    "op": _op,
+    "op_backward": _op_backward,
+}
+
+
+def build(spec: Spec) -> Impl:
+    return dispatch(spec, BUILDERS, "hand NumPy")
+
+
+def describe() -> dict[str, str]:
+    return {"version": f"NumPy {np.__version__}", "threads": blas_pools()}

@@ -76,6 +76,7 @@ __all__ = [
     "History",
     "data",
     "evaluate",
+    "explain",
     "fit",
     "nn",
     "optim",
