@@ -127,3 +127,40 @@ def test_train_on_local_mnist_format_files(tmp_path):
     )
     assert result.returncode == 0, result.stderr
     assert "784-30-10" in result.stdout and "60 train / 20 test" in result.stdout
+
+
+def test_explain_the_seed_network_in_both_layouts_and_with_l2():
+    column = matgrad("explain")
+    assert column.returncode == 0, column.stderr
+    for line in ("δ² = (a² − y) ⊙ σ'(z²)", "∂C/∂W² = δ² (a¹)ᵀ", "δ¹ = ((W²)ᵀ δ²) ⊙ σ'(z¹)", "∂C/∂W¹ = δ¹ xᵀ"):
+        assert line in column.stdout
+    row = matgrad("explain", "--layout", "row", "--l2", "0.1")
+    assert row.returncode == 0, row.stderr
+    assert "(a¹)ᵀ δ²" in row.stdout and "0.1 W²" in row.stdout
+
+
+def test_explain_a_formula_typed_as_text():
+    result = matgrad(
+        "explain",
+        "0.5*sum((sigmoid(W@h+b)-y)**2)",
+        "--shape",
+        "W=3x4",
+        "--shape",
+        "h=4x1",
+        "--shape",
+        "b=3x1",
+        "--shape",
+        "y=3x1",
+        "--wrt",
+        "W",
+        "--format",
+        "markdown",
+    )
+    assert result.returncode == 0, result.stderr
+    assert "| gradient |" in result.stdout and r"\sigma'" in result.stdout
+
+
+def test_explain_reports_a_shape_conflict_with_its_position():
+    result = matgrad("explain", "sum(X@w)", "--shape", "X=6x3", "--shape", "w=4x1")
+    assert result.returncode == 1 and one_clean_line(result)
+    assert "'X@w' at column 5" in result.stderr

@@ -84,6 +84,20 @@ def _add_predict(commands: Any) -> None:
     p.add_argument("--limit", type=int, default=20, help="print at most this many rows")
 
 
+def _add_explain(commands: Any) -> None:
+    p = commands.add_parser("explain", help="a gradient written out as matrix calculus, each line checked")
+    p.add_argument("formula", nargs="?", help='e.g. "0.5*sum((sigmoid(W@h+b)-y)**2)" (default: the seed network)')
+    p.add_argument("--shape", action="append", help="NAME=SHAPE for the formula, e.g. W=3x4 (repeat)")
+    p.add_argument("--wrt", action="append", help="differentiate with respect to NAME (repeat; default: all)")
+    p.add_argument("--layout", default="column", choices=["column", "row"], help="seed 001 (column) or 000 (row)")
+    p.add_argument("--notation", default="jacobian", choices=["jacobian"])
+    p.add_argument("--l2", type=float, default=0.0, help="add seed 002's λ/2 ‖W‖² with this λ")
+    p.add_argument("--checkpoint", type=Path, help="explain a trained network on a few of its examples")
+    p.add_argument("--examples", type=_positive_int, default=4, help="examples from the checkpoint's data")
+    p.add_argument("--format", default="text", choices=["text", "markdown", "latex"])
+    p.add_argument("--seed", type=int, default=0)
+
+
 def _add_demo(commands: Any) -> None:
     p = commands.add_parser("demo", help="the seed network's gradient by matgrad, by the δ equations, gradchecked")
     p.add_argument("--sizes", default="4,3,2", help="layer sizes n_in,n_hidden,n_out")
@@ -93,7 +107,7 @@ def _add_demo(commands: Any) -> None:
 def parser() -> argparse.ArgumentParser:
     top = argparse.ArgumentParser(prog="matgrad", description=__doc__.splitlines()[0])
     commands = top.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    for add in (_add_train, _add_evaluate, _add_predict, _add_demo):
+    for add in (_add_train, _add_evaluate, _add_predict, _add_explain, _add_demo):
         add(commands)
     return top
 
@@ -101,8 +115,14 @@ def parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     args = parser().parse_args(argv)
     from . import runs
+    from .explain.command import explain_command
 
-    handlers = {"train": runs.train_command, "evaluate": runs.evaluate_command, "predict": runs.predict_command}
+    handlers = {
+        "train": runs.train_command,
+        "evaluate": runs.evaluate_command,
+        "predict": runs.predict_command,
+        "explain": explain_command,
+    }
     try:
         if args.command == "demo":
             from .__main__ import demo_command

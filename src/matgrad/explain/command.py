@@ -1,0 +1,91 @@
+"""``matgrad explain``: the seed networks, a formula typed as text, or a trained checkpoint."""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+import numpy as np
+
+from ..tensor import Tensor
+from .api import Explanation, explain, superscript
+
+
+def seed_network(layout: str, l2: float, seed: int, sizes: tuple[int, int, int] = (4, 3, 2)) -> Explanation:
+    """Seed 001's network in column layout (z = Wx + b) or seed 000's in row layout (z = xW + b),
+    with seed 002's L2 term λ/2 ‖W‖² when ``l2 > 0``."""
+    rng = np.random.default_rng(seed)
+    n_in, n_hidden, n_out = sizes
+    column = layout == "column"
+    x = Tensor(rng.standard_normal((n_in, 1) if column else (1, n_in)), name="x")
+    y = Tensor(rng.uniform(size=(n_out, 1) if column else (1, n_out)), name="y")
+    activation, penalty = x, None
+    for layer, (fan_in, fan_out) in enumerate(((n_in, n_hidden), (n_hidden, n_out)), start=1):
+        weight_shape, bias_shape = ((fan_out, fan_in), (fan_out, 1)) if column else ((fan_in, fan_out), (1, fan_out))
+        W = Tensor(rng.standard_normal(weight_shape), True, f"W{superscript(layer)}")
+        b = Tensor(rng.standard_normal(bias_shape), True, f"b{superscript(layer)}")
+        z = W @ activation + b if column else activation @ W + b
+        z.name = f"z{superscript(layer)}"
+        activation = _sigmoid(z, f"a{superscript(layer)}")
+        term = (W**2).sum()
+        penalty = term if penalty is None else penalty + term
+    cost = 0.5 * ((activation - y) ** 2).sum()
+    if l2 > 0:
+        cost = cost + 0.5 * l2 * penalty
+    return explain(cost)
+
+
+def _sigmoid(z: Tensor, name: str) -> Tensor:
+    from ..primitives import sigmoid
+
+    a = sigmoid(z)
+    a.name = name
+    return a
+
+
+def formula_explanation(text: str, shape_texts: list[str], wrt: list[str], seed: int) -> Explanation:
+    """A formula typed as text, with the inputs drawn at random in the given shapes."""
+    from ..formula import FormulaError, check_shapes, parse, parse_shapes, random_inputs
+
+    formula = parse(text)
+    shapes = parse_shapes(shape_texts)
+    check_shapes(formula, shapes)
+    unknown = [name for name in wrt if name not in formula.names]
+    if unknown:
+        known = ", ".join(formula.names)
+        raise FormulaError(f"--wrt {', '.join(unknown)}: not in the formula, whose names are {known}")
+    values = random_inputs(formula, shapes, np.random.default_rng(seed))
+    targets = wrt or formula.names
+    tensors = {name: Tensor(value, requires_grad=name in targets, name=name) for name, value in values.items()}
+    result = formula.evaluate(**tensors)
+    if not isinstance(result, Tensor) or result.size != 1:
+        raise FormulaError(f"the formula must give a scalar to differentiate; it gives shape {np.shape(result)}")
+    return explain(result, loss_name="f")
+
+
+def checkpoint_explanation(path: Any, examples: int, seed: int) -> Explanation:
+    from .. import checkpoint as ckpt
+    from .. import data as datasets
+
+    saved = ckpt.load(path)
+    model, loss = ckpt.restore_model(saved), ckpt.restore_loss(saved)
+    settings = saved.meta.get("extra", {}).get("settings", {})
+    if "data" not in settings:
+        raise ValueError(f"{path} does not say what data it was trained on")
+    data_dir = settings.get("data_dir")
+    train, _ = datasets.load_dataset(settings["data"], data_dir=data_dir, seed=settings.get("seed", 0))
+    rows = np.random.default_rng(seed).choice(len(train), size=min(examples, len(train)), replace=False)
+    model.eval()
+    return explain(model, loss=loss, x=train.X[rows], y=train.y[rows])
+
+
+def explain_command(args: argparse.Namespace) -> int:
+    if args.formula:
+        explanation = formula_explanation(args.formula, args.shape or [], args.wrt or [], args.seed)
+    elif args.checkpoint:
+        explanation = checkpoint_explanation(args.checkpoint, args.examples, args.seed)
+    else:
+        explanation = seed_network(args.layout, args.l2, args.seed)
+    renderers = {"text": str, "markdown": Explanation.to_markdown, "latex": Explanation.to_latex}
+    print(renderers[args.format](explanation))
+    return 0 if explanation.ok else 1
