@@ -85,7 +85,9 @@ def describe(threads: int, unset_openblas: bool, worker_env: dict[str, str]) -> 
         "CPUs": f"{usable_cpus()} usable of {os.cpu_count()}",
         "threads": f"{threads} in every worker: "
         + ", ".join(f"{name}={worker_env.get(name)}" for name in THREAD_VARIABLES)
-        + f", XLA_FLAGS=`{worker_env.get('XLA_FLAGS')}`, torch.set_num_threads({threads})",
+        + f", XLA_FLAGS=`{worker_env.get('XLA_FLAGS')}` (XLA's pool: one thread per usable CPU), "
+        f"torch.set_num_threads({threads})"
+        + (f", CPU affinity narrowed to {threads} CPUs" if threads < usable_cpus() else ""),
         "NumPy's BLAS (build)": _blas_build(),
         "NumPy's BLAS (runtime, parent)": _blas_runtime(),
         "load average (1, 5, 15 min)": ", ".join(f"{x:.2f}" for x in os.getloadavg())

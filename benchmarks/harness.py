@@ -10,9 +10,11 @@ ratio is the median over rounds of the per-round ratio framework / hand NumPy.
 
 from __future__ import annotations
 
+import os
 import statistics
 import sys
 import tempfile
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -25,6 +27,7 @@ from .timer import Timer
 from .workload import Spec
 
 OK, FAILED, NOT_APPLICABLE, MISSING = "ok", "FAILED", "n/a", "missing"
+NOISY = 0.05  # other processes' share of the CPUs above which a row is flagged
 
 
 @dataclass(frozen=True)
@@ -35,7 +38,7 @@ class Settings:
     warm_calls: int  # untimed calls after the first (checked) one, before calibration
 
 
-QUICK = Settings(rounds=9, sample_seconds=0.02, warmup_samples=1, warm_calls=2)
+QUICK = Settings(rounds=7, sample_seconds=0.02, warmup_samples=1, warm_calls=2)
 FULL = Settings(rounds=25, sample_seconds=0.08, warmup_samples=2, warm_calls=3)
 
 
@@ -62,10 +65,38 @@ class Cell:
         return (q3 - q1) / self.median()
 
 
+def _cpu_ticks(pids: list[int]) -> tuple[float, float, float] | None:
+    """(busy ticks of the whole machine, ticks of ``pids``, wall seconds), or None without /proc."""
+    try:
+        with open("/proc/stat", encoding="ascii") as stat:
+            fields = [int(x) for x in stat.readline().split()[1:]]
+        busy = sum(fields) - fields[3] - (fields[4] if len(fields) > 4 else 0)  # less idle and iowait
+        ours = 0
+        for pid in pids:
+            with open(f"/proc/{pid}/stat", encoding="ascii") as stat:
+                values = stat.read().rsplit(")", 1)[1].split()
+            ours += int(values[11]) + int(values[12])  # utime + stime, all threads
+    except (OSError, ValueError, IndexError):
+        return None
+    return float(busy), float(ours), time.monotonic()
+
+
+def others_share(before: tuple[float, float, float] | None, after: tuple[float, float, float] | None) -> float | None:
+    """The share of the machine's CPU time that processes other than ours used in between."""
+    if before is None or after is None:
+        return None
+    ticks = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+    capacity = (after[2] - before[2]) * ticks * (os.cpu_count() or 1)
+    if capacity <= 0:
+        return None
+    return max(0.0, ((after[0] - before[0]) - (after[1] - before[1])) / capacity)
+
+
 @dataclass
 class Row:
     spec: Spec
     cells: dict[str, Cell]
+    others_cpu: float | None = None  # the CPU share that other processes took meanwhile
 
     def timed(self, framework: str) -> bool:
         cell = self.cells.get(framework)
@@ -177,6 +208,7 @@ class Runner:
 
     def run(self, spec: Spec) -> Row:
         print(f"{spec.group}: {spec.name}", file=sys.stderr, flush=True)
+        before = _cpu_ticks(self._pids())
         cells: dict[str, Cell] = {}
         outputs: dict[str, Path] = {}
         for framework in self.frameworks:  # the reference first
@@ -197,7 +229,13 @@ class Runner:
                 pass  # a dead worker is started again for the next workload
         for path in outputs.values():
             path.unlink(missing_ok=True)
-        return Row(spec, cells)
+        share = others_share(before, _cpu_ticks(self._pids()))
+        if share is not None and share > NOISY:
+            print(f"  other processes used {share:.0%} of the CPUs meanwhile", file=sys.stderr, flush=True)
+        return Row(spec, cells, share)
+
+    def _pids(self) -> list[int]:
+        return [os.getpid(), *(w.proc.pid for w in self.workers.values() if w.alive)]
 
     def _check(self, cells: dict[str, Cell], outputs: dict[str, Path]) -> None:
         """Mark FAILED every cell whose outputs differ from the reference's."""

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 from .check import ATOL_SCALE, RTOL
 from .harness import FAILED, MISSING, NOT_APPLICABLE, OK, Row, Settings
-from .suite import BY_NAME, GROUPS, REFERENCE
+from .suite import BY_NAME, GROUPS, REFERENCE, SHORT
 
 
 @dataclass(frozen=True)
@@ -35,6 +35,10 @@ def duration(seconds: float) -> str:
     if seconds < 1:
         return f"{seconds * 1e3:.3g} ms"
     return f"{seconds:.3g} s"
+
+
+def _row_name(row: Row) -> str:
+    return f"{SHORT[row.spec.group]}: {row.spec.name}"
 
 
 def _cell(row: Row, framework: str, footnotes: list[str]) -> str:
@@ -102,8 +106,8 @@ def _compile_table(rows: Sequence[Row], frameworks: list[str]) -> list[str]:
                 steady = duration(cell.median()) if cell.samples else "—"
                 entries.append(f"{duration(cell.first_call)} / {steady}")
         if any(e not in ("", NOT_APPLICABLE, MISSING) for e in entries):
-            lines.append("| " + " | ".join([row.spec.name, *entries]) + " |")
-    return [*lines, ""]
+            lines.append("| " + " | ".join([_row_name(row), *entries]) + " |")
+    return [*lines, ""] if len(lines) > 6 else []
 
 
 def _spread_table(rows: Sequence[Row], frameworks: list[str]) -> list[str]:
@@ -123,7 +127,7 @@ def _spread_table(rows: Sequence[Row], frameworks: list[str]) -> list[str]:
             cell = row.cells.get(f)
             ok = cell is not None and cell.status == OK and cell.samples
             entries.append(f"{cell.spread():.0%} ({cell.inner}; {cell.settle * 1e3:.0f} ms)" if ok else "")
-        lines.append("| " + " | ".join([row.spec.name, *entries]) + " |")
+        lines.append("| " + " | ".join([_row_name(row), *entries]) + " |")
     return [*lines, ""]
 
 
@@ -192,5 +196,7 @@ A mismatch marks that cell FAILED (the reason is listed under its table) and the
 - One worker process per framework, all started with the same thread count (see Environment), long-lived: \
 for each workload the parent asks each worker to load it, check it, calibrate the calls per sample and warm \
 up, then asks the workers for one sample each in turn, reversing the order every round (A B C, C B A, …), \
-so that only one computes at a time and drift hits all alike. The first call of JIT-compiled frameworks is \
-reported separately. The garbage collector stays on: its cost is part of an engine's cost."""
+so that only one computes at a time and drift hits all alike. After each sample a worker waits, untimed, \
+until its other threads sleep: OpenBLAS's threads spin for ~0.1 s after a call, which on 2 cores would slow \
+the next worker down by up to half. The first call of JIT-compiled frameworks is reported separately. The \
+garbage collector stays on: its cost is part of an engine's cost."""

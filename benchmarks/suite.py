@@ -37,6 +37,7 @@ BACKWARD = "backward only"
 TRANSFORMS = "transforms: Jacobian, Hessian, per-example gradients"
 OVERHEAD = "per-op overhead"
 GROUPS = (STEP, BACKWARD, TRANSFORMS, OVERHEAD)
+SHORT = {STEP: "step", BACKWARD: "backward", TRANSFORMS: "transform", OVERHEAD: "op"}
 
 #: per-op rows: key suffix → (row name, op, inputs require grad)
 OPS = {
@@ -99,7 +100,6 @@ BY_KEY = {s.key: s for s in SPECS}
 QUICK_KEYS = (
     "step/784-30-10/b128",
     "step/784-1024-1024-10/b256",
-    "backward/784-30-10/b128",
     "jacrev",
     "hessian",
     "per-example",

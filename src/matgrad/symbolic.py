@@ -286,6 +286,10 @@ def simplify(expr: Expr) -> Expr:
         return left
     if expr.op == "*" and isinstance(right, Binary) and right.op == "/" and right.left == Num(1.0):
         return Binary("/", left, right.right)
+    if expr.op in "+−" and right == Num(0.0):
+        return left
+    if expr.op == "+" and left == Num(0.0):
+        return right
     if expr.op in "+−" and isinstance(left, Num) and isinstance(right, Num):
         return Num(left.value + right.value if expr.op == "+" else left.value - right.value)
     if expr.op == "+":
@@ -369,6 +373,10 @@ def _number(value: float, latex: bool) -> str:
         return str(int(value))
     if value == 0.5:
         return r"\tfrac{1}{2}" if latex else "½"
+    inverse = 1 / value if value else 0.0
+    if abs(inverse) > 1 and abs(inverse - round(inverse)) < 1e-9:  # 1/N reads better than 0.333333
+        k = int(round(inverse))
+        return rf"\tfrac{{1}}{{{k}}}" if latex else f"1/{k}"
     return f"{value:g}"
 
 
