@@ -374,8 +374,9 @@ def _number(value: float, latex: bool) -> str:
     if value == 0.5:
         return r"\tfrac{1}{2}" if latex else "½"
     inverse = 1 / value if value else 0.0
-    if abs(inverse) > 1 and abs(inverse - round(inverse)) < 1e-9:  # 1/N reads better than 0.333333
-        k = int(round(inverse))
+    long_decimal = len(f"{value:g}") > 5
+    if long_decimal and abs(inverse) > 1 and abs(inverse - round(inverse)) < 1e-9:  # 1/3, not 0.333333
+        k = round(inverse)
         return rf"\tfrac{{1}}{{{k}}}" if latex else f"1/{k}"
     return f"{value:g}"
 
