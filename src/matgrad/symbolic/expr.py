@@ -1,0 +1,192 @@
+"""Small symbolic expressions: the matrix-calculus formulas of the notation column.
+
+An :class:`Expr` is built with Python operators from symbols (``g``, ``out``, ``x0``, ``x1`` in
+the table; names such as ``δ²`` or ``W²`` in a derivation), renders as Unicode text or LaTeX, and
+evaluates with NumPy alone.  Evaluating a notation formula is a second, independent statement of
+a derivative: ``explain`` compares it with what the engine's VJP rule computed.
+
+Operators: ``*`` is the elementwise (Hadamard) product, shown ``⊙`` between two arrays and as a
+plain product when one side is a scalar; ``@`` the matrix product, shown by juxtaposition;
+``.T`` the transpose; :func:`fn` applies a named elementwise function from :data:`FUNCTIONS`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+Env = dict[str, Any]
+
+
+def _sigmoid(x: np.ndarray) -> np.ndarray:
+    return 0.5 * (1.0 + np.tanh(0.5 * x))  # overflow-free, independent of the engine's formula
+
+
+@dataclass(frozen=True)
+class Function:
+    """An elementwise function of the notation: its NumPy meaning and its two spellings."""
+
+    evaluate: Callable[..., np.ndarray]
+    text: str
+    latex: str
+
+
+def _share(d: np.ndarray) -> np.ndarray:
+    """1 where d > 0, ½ where d = 0 (a tie splits the gradient), 0 where d < 0."""
+    return np.where(d > 0, 1.0, np.where(d == 0, 0.5, 0.0))
+
+
+def _softmax(z: np.ndarray) -> np.ndarray:
+    return np.exp(z - np.logaddexp.reduce(z, axis=-1, keepdims=True))
+
+
+FUNCTIONS: dict[str, Function] = {
+    "exp": Function(np.exp, "exp", r"\exp"),
+    "log": Function(np.log, "log", r"\log"),
+    "logpos": Function(lambda v: np.log(np.where(v > 0, v, 1.0)), "log", r"\log"),
+    "sqrt": Function(np.sqrt, "√", r"\sqrt"),
+    "abs": Function(np.abs, "|{}|", r"\left|{}\right|"),
+    "sign": Function(np.sign, "sign", r"\operatorname{sign}"),
+    "sigmoid": Function(_sigmoid, "σ", r"\sigma"),
+    "dsigmoid": Function(lambda v: _sigmoid(v) * (1 - _sigmoid(v)), "σ'", r"\sigma'"),
+    "tanh": Function(np.tanh, "tanh", r"\tanh"),
+    "dtanh": Function(lambda v: 1 - np.tanh(v) ** 2, "tanh'", r"\tanh'"),
+    "relu": Function(lambda v: np.maximum(v, 0), "relu", r"\operatorname{relu}"),
+    "step": Function(lambda v: (v > 0).astype(float), "𝟙[{} > 0]", r"\mathbb{1}\left[{} > 0\right]"),
+    "share": Function(_share, "𝟙[{} > 0]", r"\mathbb{1}\left[{} > 0\right]"),
+    "mask": Function(lambda v: np.asarray(v).astype(float), "𝟙[{}]", r"\mathbb{1}\left[{}\right]"),
+    "notmask": Function(lambda v: 1.0 - np.asarray(v).astype(float), "𝟙[¬{}]", r"\mathbb{1}\left[\lnot {}\right]"),
+    "pow_prime": Function(
+        lambda base, exponent: exponent * np.power(np.where((base == 0) & (exponent == 0), 1.0, base), exponent - 1),
+        "{1} {0}^({1}−1)",
+        r"{1}\,{0}^{{1}-1}",
+    ),
+    "max": Function(np.maximum, "max", r"\max"),
+    "min": Function(np.minimum, "min", r"\min"),
+    "where": Function(np.where, "where", r"\operatorname{where}"),
+    "softplus": Function(lambda v: np.logaddexp(0, v), "softplus", r"\operatorname{softplus}"),
+    "softmax": Function(_softmax, "softmax", r"\operatorname{softmax}"),
+    "log_softmax": Function(lambda z: np.log(_softmax(z)), "log softmax", r"\log\operatorname{softmax}"),
+}
+
+
+class Expr:
+    """Base of the expression tree; operators build new nodes."""
+
+    __slots__ = ()
+    precedence = 9
+
+    def __add__(self, other: Any) -> Expr:
+        return Binary("+", self, wrap(other))
+
+    def __radd__(self, other: Any) -> Expr:
+        return Binary("+", wrap(other), self)
+
+    def __sub__(self, other: Any) -> Expr:
+        return Binary("−", self, wrap(other))
+
+    def __rsub__(self, other: Any) -> Expr:
+        return Binary("−", wrap(other), self)
+
+    def __mul__(self, other: Any) -> Expr:
+        return Binary("*", self, wrap(other))
+
+    def __rmul__(self, other: Any) -> Expr:
+        return Binary("*", wrap(other), self)
+
+    def __truediv__(self, other: Any) -> Expr:
+        return Binary("/", self, wrap(other))
+
+    def __rtruediv__(self, other: Any) -> Expr:
+        return Binary("/", wrap(other), self)
+
+    def __matmul__(self, other: Any) -> Expr:
+        return Binary("@", self, wrap(other))
+
+    def __pow__(self, other: Any) -> Expr:
+        return Binary("^", self, wrap(other))
+
+    def __neg__(self) -> Expr:
+        return Neg(self)
+
+    @property
+    def T(self) -> Expr:
+        return Transpose(self)
+
+
+@dataclass(frozen=True, eq=True)
+class Sym(Expr):
+    name: str
+    precedence = 9
+
+
+@dataclass(frozen=True, eq=True)
+class Num(Expr):
+    value: float
+    precedence = 9
+
+
+@dataclass(frozen=True, eq=True)
+class Apply(Expr):
+    function: str
+    arguments: tuple[Expr, ...]
+    precedence = 8
+
+
+@dataclass(frozen=True, eq=True)
+class Neg(Expr):
+    operand: Expr
+    precedence = 5
+
+
+@dataclass(frozen=True, eq=True)
+class Transpose(Expr):
+    operand: Expr
+    precedence = 8
+
+
+@dataclass(frozen=True, eq=False)
+class Structural(Expr):
+    """An operation that only moves entries (a sum over axes, a reshape, indexing).
+
+    ``evaluate_with(value, context)`` computes it from the operand's value and the context
+    (the primitive's parameters, the input's shape); ``text``/``latex`` show it, ``{0}`` standing
+    for the operand.
+    """
+
+    kind: str
+    operand: Expr
+    text: str
+    latex: str
+    evaluate_with: Callable[[Any, dict], Any]
+    precedence = 8
+
+
+@dataclass(frozen=True, eq=True)
+class Binary(Expr):
+    op: str
+    left: Expr
+    right: Expr
+
+    @property
+    def precedence(self) -> int:  # type: ignore[override]
+        return {"+": 1, "−": 1, "*": 3, "/": 3, "@": 4, "^": 7}[self.op]
+
+
+def wrap(value: Any) -> Expr:
+    return value if isinstance(value, Expr) else Num(float(value))
+
+
+def fn(name: str, *arguments: Any) -> Expr:
+    if name not in FUNCTIONS:
+        raise KeyError(f"symbolic: unknown function {name!r}; known: {', '.join(FUNCTIONS)}")
+    return Apply(name, tuple(wrap(a) for a in arguments))
+
+
+def symbols(*names: str) -> tuple[Sym, ...]:
+    return tuple(Sym(n) for n in names)
+
+

@@ -1,0 +1,136 @@
+"""Rendering expressions as Unicode text or LaTeX."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from .algebra import is_filled_number
+from .expr import FUNCTIONS, Apply, Binary, Expr, Neg, Num, Structural, Sym, Transpose
+
+# ----- rendering ----------------------------------------------------------------------------------
+
+_SUPERSCRIPTS = str.maketrans("0123456789+-", "⁰¹²³⁴⁵⁶⁷⁸⁹⁺⁻")
+_FROM_SUPERSCRIPTS = {v: k for k, v in zip("0123456789", "⁰¹²³⁴⁵⁶⁷⁸⁹")}
+_GREEK_LATEX = {"δ": r"\delta", "σ": r"\sigma", "λ": r"\lambda", "η": r"\eta", "Ω": r"\Omega", "θ": r"\theta"}
+
+
+def superscript(n: int | str) -> str:
+    return str(n).translate(_SUPERSCRIPTS)
+
+
+def latex_name(name: str) -> str:
+    """``W²`` → ``W^{2}``, ``δ¹`` → ``\\delta^{1}``, ``∂C/∂W²`` → ``\\frac{\\partial C}{\\partial W^{2}}``."""
+    if name.startswith("∂") and "/∂" in name:
+        top, bottom = name[1:].split("/∂", 1)
+        return rf"\frac{{\partial {latex_name(top)}}}{{\partial {latex_name(bottom)}}}"
+    base = "".join(_GREEK_LATEX.get(c, c) for c in name if c not in _FROM_SUPERSCRIPTS)
+    sup = "".join(_FROM_SUPERSCRIPTS[c] for c in name if c in _FROM_SUPERSCRIPTS)
+    if base.startswith("\\") and len(base) > 1 and not base[1:].isalpha():
+        base = base  # already a command followed by other characters
+    return f"{{{base}}}^{{{sup}}}" if sup else base
+
+
+def _number(value: float, latex: bool) -> str:
+    if value == int(value):
+        return str(int(value))
+    if value == 0.5:
+        return r"\tfrac{1}{2}" if latex else "½"
+    inverse = 1 / value if value else 0.0
+    long_decimal = len(f"{value:g}") > 5
+    if long_decimal and abs(inverse) > 1 and abs(inverse - round(inverse)) < 1e-9:  # 1/3, not 0.333333
+        k = round(inverse)
+        return rf"\tfrac{{1}}{{{k}}}" if latex else f"1/{k}"
+    return f"{value:g}"
+
+
+def render(
+    expr: Expr,
+    names: dict[str, str] | None = None,
+    is_scalar: Callable[[Expr], bool] | None = None,
+    latex: bool = False,
+) -> str:
+    """The formula as Unicode text (default) or LaTeX.
+
+    ``names`` maps symbols to display names; ``is_scalar`` tells which subexpressions are
+    scalars, so that ``*`` is shown as a plain product there and as ``⊙`` between arrays.
+    """
+    names = names or {}
+    scalar = is_scalar or (lambda e: isinstance(e, Num))
+    return _render(expr, names, scalar, latex)
+
+
+def _render(expr: Expr, names: dict[str, str], scalar: Callable[[Expr], bool], latex: bool) -> str:
+    def child(sub: Expr, minimum: int) -> str:
+        text = _render(sub, names, scalar, latex)
+        if sub.precedence < minimum:
+            return rf"\left({text}\right)" if latex else f"({text})"
+        return text
+
+    if isinstance(expr, Sym):
+        name = names.get(expr.name, expr.name)
+        return latex_name(name) if latex else name
+    if isinstance(expr, Num):
+        return _number(expr.value, latex)
+    if isinstance(expr, Apply):
+        f = FUNCTIONS[expr.function]
+        inner = ", ".join(_render(a, names, scalar, latex) for a in expr.arguments)
+        template = f.latex if latex else f.text
+        if "{}" in template:
+            return template.replace("{}", inner)
+        if "{0}" in template:
+            for k, argument in enumerate(expr.arguments):
+                template = template.replace(f"{{{k}}}", _render(argument, names, scalar, latex))
+            return template
+        return rf"{template}\left({inner}\right)" if latex else f"{template}({inner})"
+    if is_filled_number(expr):
+        value = expr.operand.value
+        ones = r"\mathbf{1}" if latex else "𝟏"
+        return ones if value == 1 else f"{_number(value, latex)} {ones}"
+    if isinstance(expr, Structural):
+        return (expr.latex if latex else expr.text).replace("{0}", _render(expr.operand, names, scalar, latex))
+    if isinstance(expr, Neg):
+        return "-" + child(expr.operand, 6) if latex else "−" + child(expr.operand, 6)
+    if isinstance(expr, Transpose):
+        operand = expr.operand
+        atomic = isinstance(operand, Sym) and len(names.get(operand.name, operand.name)) == 1
+        body = (
+            child(operand, 9)
+            if atomic
+            else (
+                rf"\left({_render(operand, names, scalar, latex)}\right)"
+                if latex
+                else f"({_render(operand, names, scalar, latex)})"
+            )
+        )
+        return rf"{body}^{{\top}}" if latex else f"{body}ᵀ"
+    left, right = child(expr.left, expr.precedence), child(expr.right, expr.precedence + (expr.op in "−/"))
+    if expr.op == "*":
+        if scalar(expr.left) or scalar(expr.right):
+            return f"{left} {right}"
+        left, right = (_grouped(side, text, latex) for side, text in ((expr.left, left), (expr.right, right)))
+        return rf"{left} \odot {right}" if latex else f"{left} ⊙ {right}"
+    if expr.op == "@":
+        return rf"{left} \, {right}" if latex else f"{left} {right}"
+    if expr.op == "/":
+        inner_left = _render(expr.left, names, scalar, latex)
+        inner_right = _render(expr.right, names, scalar, latex)
+        if latex:
+            return rf"\frac{{{inner_left}}}{{{inner_right}}}"
+        return f"{left} / {right}" if scalar(expr.right) else f"{left} ⊘ {right}"
+    if expr.op == "^":
+        if latex:
+            return f"{{{left}}}^{{{_render(expr.right, names, scalar, latex)}}}"
+        if isinstance(expr.right, Num) and expr.right.value == int(expr.right.value):
+            return f"{left}{superscript(int(expr.right.value))}"
+        return f"{left}^{right}"
+    symbol = {"+": "+", "−": "-" if latex else "−"}[expr.op]
+    return f"{left} {symbol} {right}"
+
+
+def _grouped(expr: Expr, text: str, latex: bool) -> str:
+    """Parenthesize a matrix product inside a Hadamard product, as the seeds write ((W²)ᵀδ²) ⊙ σ'(z¹)."""
+    if isinstance(expr, Binary) and expr.op == "@":
+        return rf"\left({text}\right)" if latex else f"({text})"
+    return text
+
+
