@@ -157,3 +157,31 @@ def test_errors_name_the_problem():
         explain(seed_001_network(), notation="klingon")
     with pytest.raises(TypeError, match="expected a Tensor"):
         explain(42)
+
+
+def test_the_differential_reading_follows_seed_002_and_passes_the_dot_product_test():
+    from matgrad.explain import readings
+
+    e = explain(seed_001_network())
+    e.notation = "differential"
+    text = str(e)
+    assert "dC = δ² : dW² a¹ = δ² (a¹)ᵀ : dW²" in text  # g : dW h = g hᵀ : dW
+    assert "dC = δ¹ : dW¹ x = δ¹ xᵀ : dW¹" in text
+    for line in e.lines:
+        assert readings.differential(e.derivation, line).error < 1e-12
+
+
+def test_the_index_reading_shows_the_sum_and_the_kronecker_delta():
+    e = explain(seed_001_network())
+    e.notation = "index"
+    text = str(e)
+    assert "[δ²]_k = Σ_j [a² − y]_j ∂[a²]_j/∂[z²]_k = Σ_j [a² − y]_j [σ'(z²)]_j δ_jk" in text
+    assert "Σ_j [δ²]_kj [a¹]_lj" in text  # ∂C/∂W²_kl: the delta has collapsed the sum over i
+
+
+def test_an_l2_regularizer_adds_lambda_w():
+    from matgrad.explain.command import seed_network
+
+    e = seed_network("column", 0.1, seed=0)
+    assert e.formula("∂C/∂W²") in ("0.1 W² + δ² (a¹)ᵀ", "δ² (a¹)ᵀ + 0.1 W²")
+    assert e.ok

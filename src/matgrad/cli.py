@@ -90,7 +90,7 @@ def _add_explain(commands: Any) -> None:
     p.add_argument("--shape", action="append", help="NAME=SHAPE for the formula, e.g. W=3x4 (repeat)")
     p.add_argument("--wrt", action="append", help="differentiate with respect to NAME (repeat; default: all)")
     p.add_argument("--layout", default="column", choices=["column", "row"], help="seed 001 (column) or 000 (row)")
-    p.add_argument("--notation", default="jacobian", choices=["jacobian"])
+    p.add_argument("--notation", default="jacobian", choices=["jacobian", "index", "differential"])
     p.add_argument("--l2", type=float, default=0.0, help="add seed 002's λ/2 ‖W‖² with this λ")
     p.add_argument("--checkpoint", type=Path, help="explain a trained network on a few of its examples")
     p.add_argument("--examples", type=_positive_int, default=4, help="examples from the checkpoint's data")

@@ -86,6 +86,7 @@ def explain_command(args: argparse.Namespace) -> int:
         explanation = checkpoint_explanation(args.checkpoint, args.examples, args.seed)
     else:
         explanation = seed_network(args.layout, args.l2, args.seed)
+    explanation.notation = args.notation
     renderers = {"text": str, "markdown": Explanation.to_markdown, "latex": Explanation.to_latex}
     print(renderers[args.format](explanation))
     return 0 if explanation.ok else 1

@@ -38,6 +38,7 @@ class Line:
     error: float = float("nan")
     ok: bool = False
     problem: str | None = None
+    differential_error: float = float("nan")  # ⟨G, J dq⟩ vs ⟨∂C/∂q, dq⟩, when the differential is read
 
     @property
     def shape(self) -> tuple[int, ...]:

@@ -7,11 +7,14 @@ from typing import Any
 import numpy as np
 
 from ..symbolic import Expr, Num, evaluate, latex_name, render
+from . import readings
 from .derive import Derivation, Line, _environment
 
-NOTATIONS = ("jacobian",)
+NOTATIONS = ("jacobian", "index", "differential")
 TITLES = {
     "jacobian": "Jacobian notation: the chain rule as vector-Jacobian products, no Jacobian is ever formed",
+    "index": "index notation: component k, the chain-rule sum and the Kronecker delta that collapses it",
+    "differential": "differentials: dC = G : dM, rearranged with A : BC = BᵀA : C = ACᵀ : B until it reads (…) : dq",
 }
 
 
@@ -45,6 +48,29 @@ def forward_lines(derivation: Derivation, latex: bool = False) -> list[tuple[str
     return rows
 
 
+def _reading(derivation: Derivation, line: Line, notation: str) -> str:
+    """One line of the backward pass in the chosen notation."""
+    jacobian = f"{line.name} = {formula_text(derivation, line.formula)}"
+    if notation == "jacobian":
+        return jacobian
+    if notation == "index":
+        reading = readings.index_reading(derivation, line, lambda e: formula_text(derivation, e))
+        return f"[{line.name}]_k = {reading}   ⇒   {jacobian}"
+    step = readings.differential(derivation, line)
+    names = derivation.names()
+    names[step.differential_symbol] = "d" + (line.quantity.name or "q")
+    text = lambda e: render(e, names, is_scalar=_scalar_test(derivation))
+    terms = [text(m) if g == Num(1.0) else f"{_framed(text(g))} : {_framed(text(m))}" for g, m in step.terms]
+    line.differential_error = step.error
+    gradient = _framed(formula_text(derivation, line.formula))
+    return f"d{derivation.loss_name} = {' + '.join(terms)} = {gradient} : {names[step.differential_symbol]}"
+
+
+def _framed(text: str) -> str:
+    """Parenthesize a sum or difference beside the Frobenius product ':', which binds loosest."""
+    return f"({text})" if (" + " in text or " − " in text) and not text.startswith("(") else text
+
+
 def _mark(line: Line) -> str:
     if line.problem and line.value is None:
         return "? not checked"
@@ -58,8 +84,8 @@ def to_text(derivation: Derivation, notation: str, title: str) -> str:
     for name, definition, shape in forward:
         out.append(f"  {f'{name} = {definition}':<{width}}   {shape}")
     out += ["", f"Backward pass ({TITLES[notation]})"]
-    rows = [(f"{line.name} = {formula_text(derivation, line.formula)}", line) for line in derivation.lines]
-    width = max((len(text) for text, _ in rows), default=0)
+    rows = [(_reading(derivation, line, notation), line) for line in derivation.lines]
+    width = max((len(text) for text, _ in rows), default=0) if notation != "index" else 0
     for text, line in rows:
         product = line.products[-1] if line.products else ""
         out.append(f"  {text:<{width}}   {line.shape!s:<10} {product:<12} {_mark(line)}")
