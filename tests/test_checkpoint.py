@@ -134,3 +134,15 @@ def test_saving_replaces_the_old_file_in_one_step(tmp_path):
     path, _ = saved(tmp_path)
     ckpt.save_training(path, small_model(seed=5), nn.MSELoss(), epoch=9)
     assert ckpt.load(path).meta["epoch"] == 9
+
+
+def test_dropout_masks_continue_after_a_restore(tmp_path):
+    import matgrad as mg
+
+    model = nn.MLP([4, 8, 2], activation="relu", dropout=0.5, seed=3, dtype=np.float64)
+    x = mg.tensor(np.ones((6, 4)))
+    model(x)  # draw one set of masks, so the generators have moved on
+    path = ckpt.save_training(tmp_path / "m.npz", model, nn.MSELoss())
+    expected = model(x).data
+    restored = ckpt.restore_model(ckpt.load(path))
+    np.testing.assert_array_equal(restored(x).data, expected)

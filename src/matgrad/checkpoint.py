@@ -149,6 +149,9 @@ def save_training(
         meta["history"] = history.records
     if rng is not None:
         meta["rng_state"] = rng.bit_generator.state
+    dropout_states = [m.rng.bit_generator.state for m in _dropouts(model)]
+    if dropout_states:
+        meta["dropout_rng_states"] = dropout_states  # so a resumed run draws the same masks
     if extra_meta:
         meta["extra"] = extra_meta
     if extra_arrays:
@@ -170,7 +173,13 @@ def restore_model(checkpoint: Checkpoint) -> Any:
         raise CheckpointError(
             f"checkpoint {checkpoint.path}: the weights do not fit the architecture: {error}"
         ) from error
+    for module, state in zip(_dropouts(model), checkpoint.meta.get("dropout_rng_states", [])):
+        module.rng.bit_generator.state = state
     return model
+
+
+def _dropouts(model: Any) -> list[Any]:
+    return [m for m in model.modules() if type(m).__name__ == "Dropout"] if hasattr(model, "modules") else []
 
 
 def restore_loss(checkpoint: Checkpoint) -> Any:
