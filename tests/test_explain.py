@@ -185,3 +185,17 @@ def test_an_l2_regularizer_adds_lambda_w():
     e = seed_network("column", 0.1, seed=0)
     assert e.formula("∂C/∂W²") in ("0.1 W² + δ² (a¹)ᵀ", "δ² (a¹)ᵀ + 0.1 W²")
     assert e.ok
+
+
+def test_cost_table_shows_the_vjp_sweep_orders_of_magnitude_cheaper():
+    from matgrad.explain.cost import costs
+
+    net = mg.nn.MLP([784, 30, 10], activation="sigmoid", output_activation="sigmoid", seed=0, dtype=np.float64)
+    e = explain(net, loss=mg.nn.MSELoss(), x=rng.random((1, 784)), y=np.array([3]))
+    vjp, forward_mode, backwards, forwards = costs(e.derivation.graph)
+    matmuls = 784 * 30 + 2 * 30 * 10  # ∂/∂W¹ (x is data), then ∂/∂W² and ∂/∂a¹
+    assert matmuls <= vjp.multiply_adds < 1.1 * matmuls  # elementwise steps add one per entry
+    assert forward_mode.multiply_adds > 1e4 * vjp.multiply_adds  # one JVP per parameter entry
+    assert backwards.memory >= 30 * 784 * 30  # the explicit Jacobian of z¹ with respect to W¹ alone
+    assert forwards.multiply_adds > 1e5 * vjp.multiply_adds
+    assert "reverse sweep of VJPs" in e.cost()

@@ -51,6 +51,12 @@ class Explanation:
     def formula(self, name: str, latex: bool = False) -> str:
         return render.formula_text(self.derivation, self.line(name).formula, latex)
 
+    def cost(self) -> str:
+        """Multiply-adds and memory of the VJP sweep against forward mode and Jacobian products."""
+        from .cost import cost_text
+
+        return cost_text(self.derivation.graph)
+
     def __str__(self) -> str:
         return render.to_text(self.derivation, self.notation, self.title)
 

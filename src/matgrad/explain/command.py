@@ -89,4 +89,6 @@ def explain_command(args: argparse.Namespace) -> int:
     explanation.notation = args.notation
     renderers = {"text": str, "markdown": Explanation.to_markdown, "latex": Explanation.to_latex}
     print(renderers[args.format](explanation))
+    if args.cost:
+        print("\n" + explanation.cost())
     return 0 if explanation.ok else 1
