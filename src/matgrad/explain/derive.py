@@ -89,7 +89,10 @@ def derive(graph: Graph, loss_name: str = "C", tolerance: float | None = None, i
         derivation._by_quantity[id(quantity)] = line
     cache: dict[int, Expr] = {}
     for line in derivation.lines:
-        line.formula = _gradient(derivation, line.quantity, cache, line.products, line.reasons)
+        line.formula = _gradient(derivation, line.quantity, cache)
+        for consumer, argnum in line.quantity.consumers:  # the step that makes this line
+            _note(line.products, _product_name(consumer, argnum, line.quantity))
+            _note(line.reasons, consumer.prim.notation.why)
     if inline:
         _inline(derivation)
     for line in derivation.lines:
@@ -119,7 +122,7 @@ def _references_by_name(derivation: Derivation, quantity: Quantity) -> bool:
     return line is not None and line.name.startswith("δ")
 
 
-def _gradient(derivation: Derivation, quantity: Quantity, cache: dict, products: list, reasons: list) -> Expr:
+def _gradient(derivation: Derivation, quantity: Quantity, cache: dict) -> Expr:
     """∂loss/∂quantity as a formula in named quantities and the δ symbols."""
     if quantity is derivation.graph.output:
         return Num(1.0)
@@ -131,15 +134,13 @@ def _gradient(derivation: Derivation, quantity: Quantity, cache: dict, products:
         if _references_by_name(derivation, consumer):
             upstream: Expr = Sym(f"g:{consumer.symbol}")
         else:
-            upstream = _gradient(derivation, consumer, cache, products, reasons)
+            upstream = _gradient(derivation, consumer, cache)
         notation = consumer.prim.notation
         formula = notation.vjp[min(argnum, len(notation.vjp) - 1)]
         mapping = {"g": upstream, "out": graph.ref(consumer)}
         mapping.update({f"x{j}": graph.ref(arg) for j, arg in enumerate(consumer.args)})
         term = bind(substitute(formula, mapping), graph.context(consumer, argnum))
         term = _summed_to_shape(derivation, term, quantity)
-        _note(products, _product_name(consumer, argnum, quantity))
-        _note(reasons, notation.why)
         total = term if total is None else total + term
     result = simplify(total if total is not None else Num(0.0))
     cache[id(quantity)] = result

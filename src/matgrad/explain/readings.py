@@ -55,7 +55,7 @@ def differential(derivation: Derivation, line: Line, seed: int = 0) -> Different
         elif _references_by_name(derivation, consumer):
             upstream = Sym(f"g:{consumer.symbol}")
         else:
-            upstream = _gradient(derivation, consumer, {}, [], [])
+            upstream = _gradient(derivation, consumer, {})
         terms.append((upstream, moved))
     env = _environment(derivation)
     env[d_symbol] = np.random.default_rng(seed).standard_normal(quantity.shape)
@@ -78,7 +78,7 @@ def index_reading(derivation: Derivation, line: Line, text: Any) -> str:
         if _references_by_name(derivation, consumer):
             upstream: Expr = Sym(f"g:{consumer.symbol}")
         else:
-            upstream = _gradient(derivation, consumer, {}, [], [])
+            upstream = _gradient(derivation, consumer, {})
         replacements = {"{g}": text(upstream), "{out}": text(graph.ref(consumer))}
         replacements.update({f"{{{j}}}": text(graph.ref(arg)) for j, arg in enumerate(consumer.args)})
         for placeholder, value in replacements.items():

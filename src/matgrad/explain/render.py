@@ -14,7 +14,7 @@ NOTATIONS = ("jacobian", "index", "differential")
 TITLES = {
     "jacobian": "Jacobian notation: the chain rule as vector-Jacobian products, no Jacobian is ever formed",
     "index": "index notation: component k, the chain-rule sum and the Kronecker delta that collapses it",
-    "differential": "differentials: dC = G : dM, rearranged with A : BC = BᵀA : C = ACᵀ : B until it reads (…) : dq",
+    "differential": "differentials: d(loss) = G : dM, rearranged (A : BC = BᵀA : C = ACᵀ : B) until it reads (…) : dq",
 }
 
 
@@ -55,12 +55,15 @@ def _reading(derivation: Derivation, line: Line, notation: str) -> str:
         return jacobian
     if notation == "index":
         reading = readings.index_reading(derivation, line, lambda e: formula_text(derivation, e))
-        return f"[{line.name}]_k = {reading}   ⇒   {jacobian}"
+        component = "kl" if "_kl" in reading else "k"
+        return f"[{line.name}]_{component} = {reading}   ⇒   {jacobian}"
     step = readings.differential(derivation, line)
     names = derivation.names()
     names[step.differential_symbol] = "d" + (line.quantity.name or "q")
     text = lambda e: render(e, names, is_scalar=_scalar_test(derivation))
     terms = [text(m) if g == Num(1.0) else f"{_framed(text(g))} : {_framed(text(m))}" for g, m in step.terms]
+    if len(terms) > 1:  # ':' binds loosest: bracket each term of a sum
+        terms = [f"({term})" for term in terms]
     line.differential_error = step.error
     gradient = _framed(formula_text(derivation, line.formula))
     return f"d{derivation.loss_name} = {' + '.join(terms)} = {gradient} : {names[step.differential_symbol]}"
@@ -87,7 +90,7 @@ def to_text(derivation: Derivation, notation: str, title: str) -> str:
     rows = [(_reading(derivation, line, notation), line) for line in derivation.lines]
     width = max((len(text) for text, _ in rows), default=0) if notation != "index" else 0
     for text, line in rows:
-        product = line.products[-1] if line.products else ""
+        product = ", ".join(line.products)
         out.append(f"  {text:<{width}}   {line.shape!s:<10} {product:<12} {_mark(line)}")
     out += ["", _summary(derivation)]
     for line in derivation.lines:
@@ -95,7 +98,7 @@ def to_text(derivation: Derivation, notation: str, title: str) -> str:
             out.append(f"  ✗ {line.name}: {line.problem}")
     reasons = []
     for line in derivation.lines:
-        for reason in line.reasons[-1:]:
+        for reason in line.reasons:
             if reason not in reasons:
                 reasons.append(reason)
     out += ["", "Why these products:"] + [f"  - {r}" for r in reasons]
@@ -124,7 +127,7 @@ def to_markdown(derivation: Derivation, notation: str, title: str) -> str:
         "| --- | --- | --- | --- | --- |",
     ]
     for line in derivation.lines:
-        product = line.products[-1] if line.products else ""
+        product = ", ".join(line.products)
         name, formula = latex_name(line.name), formula_text(derivation, line.formula, latex=True)
         out.append(f"| ${name}$ | ${formula}$ | {line.shape} | {product} | {_mark(line)} |")
     out += ["", _summary(derivation)]

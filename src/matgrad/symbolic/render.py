@@ -121,6 +121,8 @@ def _render(expr: Expr, names: dict[str, str], scalar: Callable[[Expr], bool], l
         if latex:
             return f"{{{left}}}^{{{_render(expr.right, names, scalar, latex)}}}"
         if isinstance(expr.right, Num) and expr.right.value == int(expr.right.value):
+            if any(c in _FROM_SUPERSCRIPTS for c in left) and not left.startswith("("):  # (W¹)², never W¹²
+                left = f"({left})"
             return f"{left}{superscript(int(expr.right.value))}"
         return f"{left}^{right}"
     symbol = {"+": "+", "−": "-" if latex else "−"}[expr.op]
