@@ -65,7 +65,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         runner.start()
         for name, why in runner.missing.items():
             print(f"{BY_NAME[name].label}: missing ({why})", file=sys.stderr, flush=True)
-        rows = [runner.run(spec) for spec in specs]
+        rows = runner.run_all(specs)
     finally:
         runner.close()
     seconds = time.perf_counter() - start

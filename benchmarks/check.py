@@ -4,6 +4,11 @@ For a training step the outputs are the weights after one SGD step from the same
 weights and data; for backward, the gradients; for the transforms, the Jacobian, the Hessian
 or the per-example gradients; for one op, its result.  A mismatch fails that framework's cell
 only: the others are still timed.
+
+Updated weights agree to rtol 1e-4 even when the step itself is wrong, if the step is small
+(``lr = 0.001`` at batch 10), so a training step is also checked on its *update*
+``W_new − W_initial`` (in float64), allowed one float32 ulp of ``W_initial`` for the rounding
+of the two subtractions on top of the same rtol and atol.
 """
 
 from __future__ import annotations
@@ -33,5 +38,26 @@ def mismatch(got: Outputs, want: Outputs) -> str | None:
             return (
                 f"{key}: {int(bad.sum())} of {expected.size} entries differ beyond rtol {RTOL:g}, atol {atol:.1e}; "
                 f"worst at {tuple(int(i) for i in worst)}: {actual64[worst]:.7g} vs hand NumPy {expected64[worst]:.7g}"
+            )
+    return None
+
+
+def update_mismatch(got: Outputs, want: Outputs, initial: Outputs) -> str | None:
+    """Why the step ``initial → got`` differs from ``initial → want``, or None."""
+    for key, start in initial.items():
+        if key not in got or key not in want or got[key].shape != start.shape:
+            continue  # mismatch() reports missing keys and shapes
+        start64 = start.astype(np.float64)
+        expected, actual = want[key].astype(np.float64) - start64, got[key].astype(np.float64) - start64
+        ulp = np.spacing(np.abs(start)).astype(np.float64)
+        atol = ATOL_SCALE * float(np.max(np.abs(expected), initial=0.0))
+        bad = np.abs(actual - expected) > RTOL * np.abs(expected) + atol + ulp
+        bad |= np.isnan(actual) != np.isnan(expected)
+        if bad.any():
+            worst = np.unravel_index(np.argmax(np.abs(actual - expected) * bad), expected.shape)
+            return (
+                f"update of {key}: {int(bad.sum())} of {expected.size} entries differ beyond rtol {RTOL:g}, "
+                f"atol {atol:.1e} + 1 ulp; worst at {tuple(int(i) for i in worst)}: {actual[worst]:.7g} vs hand "
+                f"NumPy {expected[worst]:.7g}"
             )
     return None

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from .check import ATOL_SCALE, RTOL
-from .harness import FAILED, MISSING, NOT_APPLICABLE, OK, Row, Settings
+from .harness import FAILED, MISSING, NOISY, NOT_APPLICABLE, OK, Row, Settings
 from .suite import BY_NAME, GROUPS, REFERENCE, SHORT
 
 
@@ -41,14 +41,16 @@ def _row_name(row: Row) -> str:
     return f"{SHORT[row.spec.group]}: {row.spec.name}"
 
 
-def _cell(row: Row, framework: str, footnotes: list[str]) -> str:
+def _cell(row: Row, framework: str, footnotes: dict[str, int]) -> str:
+    """The cell's text; a note or a failure becomes a numbered footnote (the same note, one number)."""
     cell = row.cells.get(framework)
     if cell is None:
         return ""
 
     def footnote(text: str) -> str:
-        footnotes.append(f"{_label(framework)}, {row.spec.name}: {text}")
-        return f" [{len(footnotes)}]"
+        key = " ".join(text.split())
+        number = footnotes.setdefault(key, len(footnotes) + 1)
+        return f" [{number}]"
 
     if cell.status == OK and cell.samples:
         ratio = row.ratio(framework)
@@ -57,11 +59,11 @@ def _cell(row: Row, framework: str, footnotes: list[str]) -> str:
             if framework == REFERENCE or ratio is None
             else (f"**{ratio:.2f}×** · {duration(cell.median())}")
         )
-        return text + (footnote(cell.note) if cell.note else "")
+        return text + (footnote(f"{_label(framework)}: {cell.note}") if cell.note else "")
     if cell.status == FAILED:
-        return "**FAILED**" + footnote(cell.why)
+        return "**FAILED**" + footnote(f"{_label(framework)}, {row.spec.name}: FAILED: {cell.why}")
     if cell.status == NOT_APPLICABLE:
-        return "n/a"
+        return "n/a" + (footnote(f"{_label(framework)}: n/a: {cell.why}") if cell.why else "")
     if cell.status == MISSING:
         return "missing"
     return cell.status
@@ -71,13 +73,22 @@ def _group_table(group: str, rows: Sequence[Row], frameworks: list[str]) -> list
     others = [f for f in frameworks if f != REFERENCE]
     head = ["workload", *(_label(f) for f in others), _label(REFERENCE)]
     lines = [f"### {group}", "", "| " + " | ".join(head) + " |", "|" + " --- |" * len(head)]
-    footnotes: list[str] = []
+    footnotes: dict[str, int] = {}
+    noisy = False
     for row in rows:
         cells = [_cell(row, f, footnotes) for f in [*others, REFERENCE]]
-        lines.append("| " + " | ".join([row.spec.name, *cells]) + " |")
+        mark = " †" if row.noisy else ""
+        noisy = noisy or bool(mark)
+        lines.append("| " + " | ".join([row.spec.name + mark, *cells]) + " |")
     lines.append("")
+    if noisy:
+        lines += [
+            f"† other processes took more than {NOISY:.0%} of the CPUs while this row ran, in every attempt "
+            "(see Spread).",
+            "",
+        ]
     if footnotes:
-        lines += [f"[{i}] {text}  " for i, text in enumerate(footnotes, 1)] + [""]
+        lines += [f"[{number}] {text}  " for text, number in footnotes.items()] + [""]
     return lines
 
 
@@ -111,12 +122,15 @@ def _compile_table(rows: Sequence[Row], frameworks: list[str]) -> list[str]:
 
 
 def _spread_table(rows: Sequence[Row], frameworks: list[str]) -> list[str]:
-    head = ["workload", *(_label(f) for f in frameworks)]
+    head = ["workload", *(_label(f) for f in frameworks), "others' CPU"]
     lines = [
         "### Spread: interquartile range / median of the samples (calls per sample; longest idle wait)",
         "",
         "After each sample a worker waits, untimed, until its other threads sleep (OpenBLAS's spin for "
-        "~0.1 s after a call), so that it does not slow down the next worker; the longest such wait is shown.",
+        "~0.1 s after a call), so that it does not slow down the next worker; the longest such wait is shown. "
+        "Others' CPU: the share of the machine's CPU time that processes other than the harness used while the "
+        "row ran (from /proc/stat); a busy neighbour makes every framework slower, the ratios less so. A full "
+        "run measures such a row once more at the end and keeps the run with less other load.",
         "",
         "| " + " | ".join(head) + " |",
         "|" + " --- |" * len(head),
@@ -127,6 +141,8 @@ def _spread_table(rows: Sequence[Row], frameworks: list[str]) -> list[str]:
             cell = row.cells.get(f)
             ok = cell is not None and cell.status == OK and cell.samples
             entries.append(f"{cell.spread():.0%} ({cell.inner}; {cell.settle * 1e3:.0f} ms)" if ok else "")
+        share = "?" if row.others_cpu is None else f"{row.others_cpu:.0%}"
+        entries.append(share + (f" (best of {row.attempts} runs)" if row.attempts > 1 else ""))
         lines.append("| " + " | ".join([_row_name(row), *entries]) + " |")
     return [*lines, ""]
 
@@ -148,8 +164,9 @@ def markdown(rows: Sequence[Row], info: RunInfo) -> str:
     lines = [
         "# matgrad benchmarks",
         "",
-        f"`{info.command}`: {len(rows)} workloads, {s.rounds} interleaved rounds, ~{s.sample_seconds * 1e3:g} ms "
-        f"of timed calls per sample, {info.seconds:.0f} s in all; {failed} FAILED cell{'s' * (failed != 1)}.",
+        f"`{info.command}`: {len(rows)} workload{'s' * (len(rows) != 1)}, {s.rounds} interleaved rounds, "
+        f"~{s.sample_seconds * 1e3:g} ms of timed calls per sample, {info.seconds:.0f} s in all; "
+        f"{failed} FAILED cell{'s' * (failed != 1)}.",
         "Each framework ran in its own worker process. Cells: **time ratio to hand-written NumPy backprop** "
         "(1.00× is that floor; lower is better; the median over rounds of the ratio within a round) · median "
         "time per call. n/a: the framework has no such call; missing: not installed.",
@@ -191,8 +208,10 @@ HIPS autograd: `ArrayBox`es of a live trace); hand NumPy is the bare op (its σ 
 called bare). JAX records nothing outside a transform, so its rows are eager dispatch (marked).
 - Correctness first: before any timing, each framework's first call from a fresh setup must reproduce hand \
 NumPy's outputs (training steps: the weights after one SGD step; backward: the gradients; transforms: the \
-Jacobian, Hessian, per-example gradients; ops: the result) within rtol {rtol}, atol {atol} × max |reference|. \
-A mismatch marks that cell FAILED (the reason is listed under its table) and the others go on.
+Jacobian, Hessian, per-example gradients; ops: the result) within rtol {rtol}, atol {atol} × max |reference|; \
+a training step's update `W − W₀` must agree too (same tolerances plus one float32 ulp of `W₀`), since a \
+small step hides a wrong gradient in the weights. A mismatch marks that cell FAILED (the reason is listed \
+under its table) and the others go on.
 - One worker process per framework, all started with the same thread count (see Environment), long-lived: \
 for each workload the parent asks each worker to load it, check it, calibrate the calls per sample and warm \
 up, then asks the workers for one sample each in turn, reversing the order every round (A B C, C B A, …), \

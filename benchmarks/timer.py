@@ -54,8 +54,8 @@ class LocalTimer:
                 break
             n *= 10
         self.inner = max(1, math.ceil(sample_seconds / max(per_call, 1e-9)))
-        if self.inner > n:  # refine on a sample of the chosen size: a slow first call misleads
-            per_call = self.measure(self.inner)
+        if self.inner > n:  # refine on samples of the chosen size: one slow call would mislead
+            per_call = min(self.measure(self.inner), self.measure(self.inner))
             self.inner = max(1, math.ceil(sample_seconds / max(per_call, 1e-9)))
         return self.inner
 

@@ -47,8 +47,9 @@ class Spec:
     """A measurement, as plain data: ``key`` is what parent and worker call it.
 
     ``kind`` says which builder a peer uses: ``"step"`` (forward + backward + SGD update in
-    place), ``"backward"``, ``"op"`` (per-op overhead, ``args`` names the op), ``"jacrev"``,
-    ``"hessian"`` and ``"per_example"`` (gradients of every example of a batch).
+    place), ``"backward"``, ``"jacrev"``, ``"hessian"``, ``"per_example"`` (gradients of every
+    example of a batch), ``"op"`` (one recorded op; ``args`` names it) and ``"op_backward"``
+    (the backward sweep over one ``mul`` node).
     """
 
     key: str
