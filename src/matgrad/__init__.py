@@ -4,8 +4,9 @@ Reverse- and forward-mode automatic differentiation on NumPy, built from one tab
 primitives (forward, VJP, JVP and the rule's matrix-calculus notation side by side).
 """
 
-from . import data, nn, optim, primitives
+from . import claim, data, nn, optim, primitives
 from .check import GradcheckError, GradcheckReport, dot_product_test, gradcheck, numeric_jacobian
+from .claim import ClaimReport, check_gradient
 from .explain import explain
 from .primitives import (
     TABLE,
@@ -71,6 +72,9 @@ def __getattr__(name: str) -> object:
 
 __all__ = [
     "TABLE",
+    "ClaimReport",
+    "check_gradient",
+    "claim",
     "EarlyStopping",
     "GradcheckError",
     "History",

@@ -99,6 +99,21 @@ def _add_explain(commands: Any) -> None:
     p.add_argument("--seed", type=int, default=0)
 
 
+def _add_check(commands: Any) -> None:
+    p = commands.add_parser("check", help="is a gradient derived by hand right? if not, how did it go wrong?")
+    p.add_argument("formula", help='the scalar function f, e.g. "sum((y - X@w)**2)"')
+    p.add_argument("--claim", required=True, help='the claimed gradient ∂f/∂WRT, e.g. "2*X.T@(X@w - y)"')
+    p.add_argument("--shape", action="append", help="NAME=SHAPE for every input, e.g. X=6x3 (repeat)")
+    p.add_argument("--wrt", required=True, help="the variable the claim is the gradient for")
+    for kind, meaning in (("simplex", "columns sum to 1"), ("binary", "entries 0 or 1"), ("onehot", "one-hot rows"),
+                          ("symmetric", "A = Aᵀ"), ("positive", "entries > 0")):
+        p.add_argument(f"--{kind}", action="append", metavar="NAME", help=f"draw NAME with {meaning} (repeat)")
+    p.add_argument("--draws", type=_positive_int, default=5, help="random draws (and as many fresh ones to confirm)")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--tolerance", type=float, default=1e-8, help="largest relative error that counts as equal")
+    p.add_argument("--notation", default="jacobian", choices=["jacobian", "index", "differential"])
+
+
 def _add_demo(commands: Any) -> None:
     p = commands.add_parser("demo", help="the seed network's gradient by matgrad, by the δ equations, gradchecked")
     p.add_argument("--sizes", default="4,3,2", help="layer sizes n_in,n_hidden,n_out")
@@ -108,7 +123,7 @@ def _add_demo(commands: Any) -> None:
 def parser() -> argparse.ArgumentParser:
     top = argparse.ArgumentParser(prog="matgrad", description=__doc__.splitlines()[0])
     commands = top.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    for add in (_add_train, _add_evaluate, _add_predict, _add_explain, _add_demo):
+    for add in (_add_train, _add_evaluate, _add_predict, _add_explain, _add_check, _add_demo):
         add(commands)
     return top
 
@@ -116,6 +131,7 @@ def parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     args = parser().parse_args(argv)
     from . import runs
+    from .claim.command import check_command
     from .explain.command import explain_command
 
     handlers = {
@@ -123,6 +139,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "evaluate": runs.evaluate_command,
         "predict": runs.predict_command,
         "explain": explain_command,
+        "check": check_command,
     }
     try:
         if args.command == "demo":

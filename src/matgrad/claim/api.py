@@ -1,0 +1,134 @@
+"""``check_gradient``: is a gradient derived by hand right, and if not, how did it go wrong?"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from ..explain import Explanation, explain
+from ..tensor import Tensor
+from .diagnose import Diagnosis, relative_error
+from .problem import Draw, Problem, build
+
+
+@dataclass
+class ClaimReport:
+    """The verdict on a claimed gradient.
+
+    ``ok``: the claim equals ∂f/∂wrt on every draw (to ``tolerance``).  ``diagnosis``: the verdict
+    in plain words, first line ``✓ correct: …`` or ``✗ …``.  ``kinds``: what was found, in the
+    order tried: ``"shape"``, ``"layout"``, ``"transpose"``, ``"sign"``, ``"factor"``,
+    ``"symmetric"``, ``"some draws"``, ``"entries"`` (empty when ok; ``("layout", "factor")``
+    when the transpose is off by a factor).  ``max_error``: the largest relative error of the
+    claim as given over the draws (inf when its shape is not the gradient's).  ``factor``: c when
+    the claim is c × the gradient.  ``derivation``: matgrad's own derivation (``mg.explain``).
+    """
+
+    ok: bool
+    verdict: str
+    details: list[str]
+    kinds: tuple[str, ...]
+    max_error: float
+    draws: int
+    wrt: str
+    factor: float | None = None
+    problem: Problem | None = field(default=None, repr=False)
+    inputs: dict[str, np.ndarray] | None = field(default=None, repr=False)
+
+    @property
+    def kind(self) -> str:
+        """The last of ``kinds``, or ``"correct"``."""
+        return self.kinds[-1] if self.kinds else "correct"
+
+    @property
+    def diagnosis(self) -> str:
+        return "\n".join([self.verdict, *self.details])
+
+    def __str__(self) -> str:
+        return self.diagnosis
+
+    @property
+    def derivation(self) -> Explanation:
+        """matgrad's derivation of ∂f/∂wrt at the first draw, every line checked (see ``mg.explain``)."""
+        if self.problem is None or self.inputs is None:
+            raise ValueError("check_gradient: this report has no problem to explain")
+        problem = self.problem
+        tensors = {name: Tensor(v, requires_grad=name == problem.wrt, name=name) for name, v in self.inputs.items()}
+        explanation = explain(problem.output(tensors), loss_name="f")
+        explanation.title = f"matgrad's derivation of ∂f/∂{problem.wrt}"
+        return explanation
+
+
+def check_gradient(
+    f: Any,
+    claim: Any,
+    /,
+    *,
+    wrt: str,
+    draws: int = 5,
+    seed: int = 0,
+    constraints: dict[str, str] | None = None,
+    tolerance: float = 1e-8,
+    **inputs: Any,
+) -> ClaimReport:
+    """Check a claimed gradient ∂f/∂wrt on random draws of the inputs and diagnose it if wrong.
+
+    ``f``: a scalar function, as a formula (``"sum((y - X@w)**2)"``, parsed safely, never
+    ``eval``) or a callable of the inputs by name that computes with matgrad on Tensors.
+    ``claim``: the gradient derived by hand, as a formula over names ``f`` uses, or a callable of
+    NumPy arrays by name.  ``inputs``: each of ``f``'s names as a shape (``"6x3"`` or ``(6, 3)``:
+    drawn from N(0, 1) anew on every draw) or as a value (an array, held fixed).  ``constraints``
+    maps a drawn name to ``positive``, ``symmetric``, ``simplex``, ``binary`` or ``onehot``.
+    ``draws`` random draws (seeded by ``seed``), and as many fresh draws to confirm a diagnosis.
+    Inputs named wrt, draws, seed, constraints or tolerance: pass a dict to :func:`run_check`.
+
+    Bad input (syntax, unknown names, shape conflicts, a non-finite f) raises FormulaError, a
+    ValueError that names the column.
+
+    >>> report = check_gradient("sum((y - X@w)**2)", "2*X.T@(X@w - y)", wrt="w", X="6x3", w="3x1", y="6x1")
+    >>> report.ok, report.kind
+    (True, 'correct')
+    """
+    return run_check(f, claim, wrt, inputs, draws=draws, seed=seed, constraints=constraints, tolerance=tolerance)
+
+
+def run_check(
+    f: Any,
+    claim: Any,
+    wrt: str,
+    inputs: dict[str, Any],
+    *,
+    draws: int = 5,
+    seed: int = 0,
+    constraints: dict[str, str] | None = None,
+    tolerance: float = 1e-8,
+) -> ClaimReport:
+    """:func:`check_gradient` with the inputs as one dict (any names)."""
+    if draws < 1:
+        raise ValueError(f"check_gradient: draws must be at least 1, got {draws}")
+    if not tolerance > 0:
+        raise ValueError(f"check_gradient: tolerance must be positive, got {tolerance}")
+    problem = build(f, claim, wrt, inputs, constraints)
+    main = np.random.default_rng(seed)
+    counter = [0]
+
+    def sample(count: int, extra: dict[str, str] | None, stream: int) -> list[Draw]:
+        rng = main if stream == 0 else np.random.default_rng([seed, stream])
+        made = []
+        for _ in range(count):
+            counter[0] += stream == 0
+            made.append(problem.evaluate(problem.draw(rng, extra), counter[0]))
+        return made
+
+    first = sample(draws, None, 0)
+    max_error = max(relative_error(d.claim, d.grad) for d in first)
+    common = dict(draws=draws, wrt=wrt, problem=problem, inputs=first[0].inputs, max_error=max_error)
+    if max_error <= tolerance:
+        plural = "s" * (draws != 1)
+        verdict = (f"✓ correct: the claim equals ∂f/∂{wrt} (max relative error {max_error:.0e} "
+                   f"over {draws} random draw{plural})")
+        return ClaimReport(True, verdict, [], (), **common)
+    finding = Diagnosis(problem, first, sample, tolerance).run()
+    return ClaimReport(False, finding.verdict, finding.details, finding.kinds, factor=finding.factor, **common)
