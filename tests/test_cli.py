@@ -162,5 +162,5 @@ def test_explain_a_formula_typed_as_text():
 
 def test_explain_reports_a_shape_conflict_with_its_position():
     result = matgrad("explain", "sum(X@w)", "--shape", "X=6x3", "--shape", "w=4x1")
-    assert result.returncode == 1 and one_clean_line(result)
+    assert result.returncode == 2 and one_clean_line(result)
     assert "'X@w' at column 5" in result.stderr

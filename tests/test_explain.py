@@ -199,3 +199,12 @@ def test_cost_table_shows_the_vjp_sweep_orders_of_magnitude_cheaper():
     assert backwards.memory >= 30 * 784 * 30  # the explicit Jacobian of z¹ with respect to W¹ alone
     assert forwards.multiply_adds > 1e5 * vjp.multiply_adds
     assert "reverse sweep of VJPs" in e.cost()
+
+
+def test_a_transposed_product_keeps_its_parentheses():
+    A = mg.tensor(rng.standard_normal((3, 4)), name="A")
+    B = mg.tensor(rng.standard_normal((5, 3)), name="B")
+    e = explain(lambda X: (A * (X @ B).T).sum(), rng.standard_normal((4, 5)))
+    assert "Σ A ⊙ (X B)ᵀ" in str(e)  # not "A ⊙ X Bᵀ", which is another matrix
+    assert r"\left(X \, B\right)^{\top}" in e.to_latex()
+    assert e.ok

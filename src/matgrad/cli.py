@@ -133,6 +133,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     from . import runs
     from .claim.command import check_command
     from .explain.command import explain_command
+    from .formula import FormulaError
 
     handlers = {
         "train": runs.train_command,
@@ -147,7 +148,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
             return demo_command(args)
         return handlers[args.command](args)
-    except UsageError as error:
+    except (UsageError, FormulaError) as error:  # bad input, such as a formula that does not parse
         print(f"matgrad {args.command}: error: {error}", file=sys.stderr)
         return EXIT_USAGE
     except (ckpt.CheckpointError, FileNotFoundError, ValueError, ImportError) as error:

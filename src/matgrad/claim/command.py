@@ -27,15 +27,12 @@ def check_command(args: argparse.Namespace) -> int:
 
     if not args.tolerance > 0:
         raise UsageError(f"--tolerance must be positive, got {args.tolerance}")
-    try:
-        shapes = parse_shapes(args.shape or [])
-        report = run_check(
-            args.formula, args.claim, args.wrt, shapes, draws=args.draws, seed=args.seed,
-            constraints=constraints_of(args), tolerance=args.tolerance,
-        )
-        derivation = None if report.ok else report.derivation
-    except FormulaError as error:
-        raise UsageError(str(error)) from None
+    shapes = parse_shapes(args.shape or [])
+    report = run_check(
+        args.formula, args.claim, args.wrt, shapes, draws=args.draws, seed=args.seed,
+        constraints=constraints_of(args), tolerance=args.tolerance,
+    )
+    derivation = None if report.ok else report.derivation
     print(report.diagnosis)
     if derivation is not None:
         derivation.notation = args.notation

@@ -15,9 +15,8 @@ from typing import Any
 
 import numpy as np
 
-from ..formula import CONSTRAINTS, Formula, FormulaError, Var, parse, parse_shape, walk
+from ..formula import CONSTRAINTS, Formula, FormulaError, Var, draw_input, parse, parse_shape, walk
 from ..formula.parser import did_you_mean
-from ..formula.shapes import _draw  # one array under one constraint: random_inputs does it per formula
 from ..reverse import grad_of
 from ..tensor import Tensor
 
@@ -57,7 +56,9 @@ class Problem:
         """New values of the drawn inputs (``extra`` adds constraints, e.g. symmetric), the fixed ones as given."""
         constraints = {**self.constraints, **(extra or {})}
         return {
-            name: self.fixed[name] if name in self.fixed else _draw(rng, self.shapes[name], constraints.get(name), name)
+            name: self.fixed[name]
+            if name in self.fixed
+            else draw_input(rng, self.shapes[name], constraints.get(name), name)
             for name in self.names
         }
 

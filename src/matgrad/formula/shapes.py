@@ -86,10 +86,11 @@ def random_inputs(
         if kind not in CONSTRAINTS:
             raise FormulaError(f"unknown constraint {kind!r} for {name!r}{did_you_mean(kind, CONSTRAINTS)} "
                                f"(known: {', '.join(CONSTRAINTS)})")
-    return {name: _draw(rng, shapes[name], constraints.get(name), name) for name in formula.names}
+    return {name: draw_input(rng, shapes[name], constraints.get(name), name) for name in formula.names}
 
 
-def _draw(rng: np.random.Generator, shape: tuple[int, ...], kind: str | None, name: str) -> np.ndarray:
+def draw_input(rng: np.random.Generator, shape: tuple[int, ...], kind: str | None, name: str) -> np.ndarray:
+    """One random array of ``shape`` under one constraint (``None``: standard normal)."""
     if kind == "binary":
         return (rng.random(shape) < 0.5).astype(np.float64)
     if kind == "onehot":

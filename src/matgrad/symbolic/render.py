@@ -87,7 +87,10 @@ def _render(expr: Expr, names: dict[str, str], scalar: Callable[[Expr], bool], l
         ones = r"\mathbf{1}" if latex else "𝟏"
         return ones if value == 1 else f"{_number(value, latex)} {ones}"
     if isinstance(expr, Structural):
-        return (expr.latex if latex else expr.text).replace("{0}", _render(expr.operand, names, scalar, latex))
+        template = expr.latex if latex else expr.text
+        # A postfix or infix after the operand ("{0}ᵀ", "{0} / N") binds tighter than a product.
+        operand = child(expr.operand, 8) if template.startswith("{0}") and template != "{0}" else None
+        return template.replace("{0}", operand or _render(expr.operand, names, scalar, latex))
     if isinstance(expr, Neg):
         return "-" + child(expr.operand, 6) if latex else "−" + child(expr.operand, 6)
     if isinstance(expr, Transpose):
