@@ -124,6 +124,8 @@ def _sweep(
         key = id(root)
         grads[key] = seed if key not in grads else grads[key] + seed
     ready = [root for root in dict.fromkeys(roots) if id(root) not in counts]
+    if targets is None and relevant is None and not (create_graph or STATE.anomaly):
+        return _sweep_arrays(ready, grads, counts, free)
     found: list[tuple[Tensor, Any]] = []
     with enable_grad() if create_graph else contextlib.nullcontext():
         while ready:
@@ -139,6 +141,50 @@ def _sweep(
             if free:
                 node._parents = None
                 node._params = None
+    return found
+
+
+def _sweep_arrays(
+    ready: list[Tensor], grads: dict[int, Any], counts: dict[int, int], free: bool
+) -> list[tuple[Tensor, Any]]:
+    """``_sweep`` on raw arrays into the leaves: ``backward()``'s common case, written flat.
+
+    The same steps as ``_sweep`` + ``_propagate`` with nothing optional (no graph recording,
+    no targets, no pruning, no anomaly checks), because at small sizes this loop, not NumPy,
+    is the cost of a backward pass.
+    """
+    found: list[tuple[Tensor, Any]] = []
+    while ready:
+        node = ready.pop()
+        g = grads.pop(id(node), None)
+        prim = node._prim
+        if prim is None:
+            if g is not None:
+                found.append((node, g))
+            continue
+        parents, params = node._parents, node._params
+        if g is not None:
+            out = node.data
+            args = [p.data if type(p) is Tensor else p for p in parents]
+            rules = prim.vjp
+        for i, parent in enumerate(parents):
+            if type(parent) is not Tensor or not parent.requires_grad:
+                continue
+            key = id(parent)
+            if g is not None:
+                rule = rules[i]
+                if rule is None:
+                    raise _no_derivative_error(prim, i)
+                gi = rule(g, out, *args, **params)
+                previous = grads.get(key)
+                grads[key] = gi if previous is None else previous + gi
+            remaining = counts[key] - 1
+            counts[key] = remaining
+            if remaining == 0:
+                ready.append(parent)
+        if free:
+            node._parents = None
+            node._params = None
     return found
 
 
@@ -169,10 +215,7 @@ def _propagate(
         if g is not None and (relevant is None or key in relevant):
             rule = prim.vjp[i]
             if rule is None:
-                raise TypeError(
-                    f"backward: {prim.name} has no derivative with respect to its argument {i}, "
-                    f"which requires grad; pass it as a constant (detach it)"
-                )
+                raise _no_derivative_error(prim, i)
             gi = rule(g, out, *args, **params)
             if STATE.anomaly:
                 where = f"backward of {prim.name} (gradient for input {i} of shape {parent.shape})"
@@ -183,6 +226,13 @@ def _propagate(
         counts[key] = remaining
         if remaining == 0:
             ready.append(parent)
+
+
+def _no_derivative_error(prim: Any, i: int) -> TypeError:
+    return TypeError(
+        f"backward: {prim.name} has no derivative with respect to its argument {i}, "
+        f"which requires grad; pass it as a constant (detach it)"
+    )
 
 
 def _freed_error(node: Tensor) -> RuntimeError:
