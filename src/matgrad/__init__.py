@@ -8,6 +8,7 @@ from . import claim, data, nn, optim, primitives
 from .check import GradcheckError, GradcheckReport, dot_product_test, gradcheck, numeric_jacobian
 from .claim import ClaimReport, check_gradient
 from .explain import explain
+from .per_example import per_example_grad
 from .primitives import (
     TABLE,
     absolute,
@@ -123,6 +124,7 @@ __all__ = [
     "no_grad",
     "numeric_jacobian",
     "one_hot",
+    "per_example_grad",
     "power",
     "primitives",
     "relu",
