@@ -139,6 +139,15 @@ def test_explain_the_seed_network_in_both_layouts_and_with_l2():
     assert "(a¹)ᵀ δ²" in row.stdout and "0.1 W²" in row.stdout
 
 
+def test_explain_re_renders_in_the_other_layout():
+    row = matgrad("explain", "--render-layout", "row")
+    assert row.returncode == 0, row.stderr
+    for line in ("z¹ = x W¹ + b¹", "δ¹ = (δ² (W²)ᵀ) ⊙ σ'(z¹)", "∂C/∂W¹ = xᵀ δ¹"):
+        assert line in row.stdout
+    refused = matgrad("explain", "--render-layout", "row", "--notation", "index")
+    assert refused.returncode == 2 and one_clean_line(refused) and "jacobian" in refused.stderr
+
+
 def test_explain_a_formula_typed_as_text():
     result = matgrad(
         "explain",

@@ -83,7 +83,7 @@ def test_softmax_cross_entropy_simplifies_to_softmax_minus_y():
     z = mg.tensor(rng.standard_normal((5, 3)), requires_grad=True, name="z")
     y = mg.tensor(np.eye(3)[[0, 1, 2, 1, 0]], name="y")
     e = explain(mg.cross_entropy(z, y))
-    assert "softmax(z) − y" in e.formula("δ") and "N" in e.formula("δ")
+    assert e.formula("δ") == "(softmax(z) − y) / N"
     assert e.ok
 
 
@@ -208,3 +208,74 @@ def test_a_transposed_product_keeps_its_parentheses():
     assert "Σ A ⊙ (X B)ᵀ" in str(e)  # not "A ⊙ X Bᵀ", which is another matrix
     assert r"\left(X \, B\right)^{\top}" in e.to_latex()
     assert e.ok
+
+
+# ----- the other layout -----------------------------------------------------------------------
+
+SEED_000_LINES = {  # seed 001's lines with every quantity transposed: rows, z = a W + b
+    "∂C/∂a²": "a² − y",
+    "δ²": "(a² − y) ⊙ σ'(z²)",
+    "∂C/∂W²": "(a¹)ᵀ δ²",
+    "∂C/∂b²": "Σₙ δ²",  # a batch of 3 examples
+    "δ¹": "(δ² (W²)ᵀ) ⊙ σ'(z¹)",
+    "∂C/∂W¹": "xᵀ δ¹",
+}
+
+
+def test_column_code_re_rendered_in_rows_reads_as_seed_000():
+    column = explain(seed_001_network(batch=3))
+    row = explain(seed_001_network(batch=3), layout="row")
+    for name, formula in SEED_000_LINES.items():
+        assert row.formula(name) == formula
+    assert row.line("∂C/∂W²").shape == column.line("∂C/∂W²").shape[::-1]
+    assert "z¹ = x W¹ + b¹" in str(row) and "(3, 3)" in str(row)  # z¹ is 3 examples × 3 units
+    assert row.ok and all(line.value is not None for line in row.lines)  # each line checked again
+
+
+def test_a_row_network_re_rendered_in_columns_reads_as_seed_001():
+    net = mg.nn.MLP([4, 3, 2], activation="sigmoid", output_activation="sigmoid", seed=0)
+    x, y = rng.standard_normal((5, 4)), rng.uniform(size=(5, 2))
+    e = explain(net, loss=mg.nn.MSELoss(), x=x, y=y, layout="column")
+    assert e.formula("∂C/∂W²") == "δ² (a¹)ᵀ" and e.formula("∂C/∂W¹") == "δ¹ xᵀ"
+    assert e.formula("δ¹") == "((W²)ᵀ δ²) ⊙ σ'(z¹)"
+    assert e.formula("∂C/∂b¹") == "Σₙ δ¹" and e.line("∂C/∂b¹").shape == (3, 1)  # a 1-D bias becomes a column
+    assert "z¹ = W¹ x + b¹" in str(e)
+    assert e.ok
+
+
+def test_softmax_cross_entropy_keeps_its_meaning_in_the_other_layout():
+    z = mg.tensor(rng.standard_normal((5, 3)), requires_grad=True, name="z")
+    y = mg.tensor(np.eye(3)[[0, 1, 2, 1, 0]], name="y")
+    e = explain(mg.cross_entropy(z, y), layout="column")  # softmax still over each example's logits
+    assert e.line("δ").shape == (3, 5) and e.ok
+
+
+def test_the_same_layout_changes_nothing():
+    e = explain(seed_001_network(), layout="column")
+    assert e.derivation.layout is None
+    for name, formula in SEED_001_LINES.items():
+        assert e.formula(name) == formula
+
+
+def test_a_wrong_transpose_rule_is_flagged_in_the_other_layout(monkeypatch):
+    from matgrad.explain import layout
+    from matgrad.symbolic import Binary
+
+    original = layout._Transposer.__call__
+
+    def forgets_to_swap(self, expr):
+        if isinstance(expr, Binary) and expr.op == "@":
+            return Binary("@", self(expr.left), self(expr.right))  # (AB)ᵀ written AᵀBᵀ
+        return original(self, expr)
+
+    monkeypatch.setattr(layout._Transposer, "__call__", forgets_to_swap)
+    e = explain(seed_001_network(sizes=(3, 3, 3)), layout="row")  # square, so AᵀBᵀ evaluates
+    assert not e.ok and not e.line("∂C/∂a¹").ok
+    assert "DISAGREEING" in str(e)
+
+
+def test_the_other_layout_is_written_in_the_jacobian_notation():
+    with pytest.raises(ValueError, match="jacobian notation"):
+        explain(seed_001_network(), layout="row", notation="index")
+    with pytest.raises(ValueError, match="'row' or 'column'"):
+        explain(seed_001_network(), layout="rows")

@@ -9,6 +9,7 @@ Bad arguments and unreadable files give one line on standard error and a non-zer
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import time
 from collections.abc import Sequence
@@ -91,6 +92,7 @@ def _add_explain(commands: Any) -> None:
     p.add_argument("--wrt", action="append", help="differentiate with respect to NAME (repeat; default: all)")
     p.add_argument("--layout", default="column", choices=["column", "row"], help="seed 001 (column) or 000 (row)")
     p.add_argument("--notation", default="jacobian", choices=["jacobian", "index", "differential"])
+    p.add_argument("--render-layout", choices=["column", "row"], help="re-render with every quantity transposed")
     p.add_argument("--l2", type=float, default=0.0, help="add seed 002's λ/2 ‖W‖² with this λ")
     p.add_argument("--checkpoint", type=Path, help="explain a trained network on a few of its examples")
     p.add_argument("--examples", type=_positive_int, default=4, help="examples from the checkpoint's data")
@@ -153,6 +155,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_USAGE
     except (ckpt.CheckpointError, FileNotFoundError, ValueError, ImportError) as error:
         print(f"matgrad {args.command}: error: {error}", file=sys.stderr)
+        return EXIT_FAILURE
+    except BrokenPipeError:  # the reader went away (`| head`): stop quietly, as cat does
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return EXIT_FAILURE
     except KeyboardInterrupt:
         print(f"matgrad {args.command}: interrupted; the last checkpoint is intact", file=sys.stderr)

@@ -12,6 +12,7 @@ from ..tensor import Tensor
 from . import render
 from .derive import Derivation, derive
 from .graph import Graph
+from .layout import relayout
 
 _SUPERSCRIPTS = str.maketrans("0123456789", "⁰¹²³⁴⁵⁶⁷⁸⁹")
 
@@ -80,13 +81,16 @@ def explain(
     notation: str = "jacobian",
     inline: bool = False,
     loss_name: str = "C",
+    layout: str | None = None,
 ) -> Explanation:
     """Write out ∂loss/∂(every named quantity) and check each line against the engine.
 
     ``target`` is a scalar Tensor already computed, a function of arrays (its parameters are
     named after the function's arguments), or an ``nn`` network with ``loss``, ``x`` and ``y``
     (layers named ``zˡ = aˡ⁻¹Wˡ + bˡ``, ``aˡ``).  ``names`` maps Tensors to display names.
-    ``inline=True`` writes every δ out, giving closed forms as in seed 000.
+    ``inline=True`` writes every δ out, giving closed forms as in seed 000.  ``layout`` ("row":
+    examples in rows, ``Z = XW + b``, as in seed 000; "column": ``z = Wx + b``, as in seed 001)
+    re-renders the derivation with every quantity transposed, when the code uses the other one.
     """
     if notation not in render.NOTATIONS:
         raise ValueError(f"explain: notation must be one of {', '.join(render.NOTATIONS)}, got {notation!r}")
@@ -107,6 +111,10 @@ def explain(
     given.setdefault(id(output), loss_name)
     graph = Graph(output, given)
     derivation = derive(graph, loss_name=given[id(output)], inline=inline)
+    if layout is not None:
+        derivation = relayout(derivation, layout)
+        if derivation.layout is not None and notation != "jacobian":
+            raise ValueError(f"explain: layout={layout!r} re-renders in the jacobian notation only, not {notation!r}")
     return Explanation(derivation, notation, title)
 
 

@@ -9,6 +9,7 @@ import numpy as np
 
 from ..tensor import Tensor
 from .api import Explanation, explain, superscript
+from .layout import relayout
 
 
 def seed_network(layout: str, l2: float, seed: int, sizes: tuple[int, int, int] = (4, 3, 2)) -> Explanation:
@@ -80,12 +81,18 @@ def checkpoint_explanation(path: Any, examples: int, seed: int) -> Explanation:
 
 
 def explain_command(args: argparse.Namespace) -> int:
+    from ..cli import UsageError
+
     if args.formula:
         explanation = formula_explanation(args.formula, args.shape or [], args.wrt or [], args.seed)
     elif args.checkpoint:
         explanation = checkpoint_explanation(args.checkpoint, args.examples, args.seed)
     else:
         explanation = seed_network(args.layout, args.l2, args.seed)
+    if args.render_layout:
+        if args.notation != "jacobian":
+            raise UsageError("--render-layout re-renders in the jacobian notation; drop --notation")
+        explanation.derivation = relayout(explanation.derivation, args.render_layout)
     explanation.notation = args.notation
     renderers = {"text": str, "markdown": Explanation.to_markdown, "latex": Explanation.to_latex}
     print(renderers[args.format](explanation))

@@ -39,10 +39,11 @@ class Line:
     ok: bool = False
     problem: str | None = None
     differential_error: float = float("nan")  # ⟨G, J dq⟩ vs ⟨∂C/∂q, dq⟩, when the differential is read
+    displayed_shape: tuple[int, ...] | None = None  # in the other layout, the transposed shape
 
     @property
     def shape(self) -> tuple[int, ...]:
-        return self.quantity.shape
+        return self.displayed_shape if self.displayed_shape is not None else self.quantity.shape
 
 
 class Derivation:
@@ -55,6 +56,15 @@ class Derivation:
         self.lines: list[Line] = []
         self._by_quantity: dict[int, Line] = {}
         self._engine: dict[int, np.ndarray] = {}
+        # Set when re-rendered in the other layout (see layout.py): the transposed values and the
+        # forward formulas rewritten for them.
+        self.layout: str | None = None
+        self.env: dict[str, Any] | None = None
+        self.definitions: dict[int, Expr] = {}
+
+    def definition(self, quantity: Quantity) -> Expr:
+        """The forward formula of a computed quantity, as this derivation writes it."""
+        return self.definitions.get(id(quantity)) or self.graph.definition(quantity)
 
     def gradient_name(self, quantity: Quantity) -> str:
         name = quantity.name or "?"
@@ -96,7 +106,7 @@ def derive(graph: Graph, loss_name: str = "C", tolerance: float | None = None, i
     if inline:
         _inline(derivation)
     for line in derivation.lines:
-        _check(derivation, line)
+        check_line(derivation, line)
     return derivation
 
 
@@ -187,6 +197,8 @@ def _summed_to_shape(derivation: Derivation, term: Expr, quantity: Quantity) -> 
 
 
 def _environment(derivation: Derivation) -> dict[str, Any]:
+    if derivation.env is not None:
+        return dict(derivation.env)
     env = derivation.graph.values()
     env.update(
         {f"g:{q.symbol}": derivation._engine[id(q)] for q in derivation.graph.quantities if id(q) in derivation._engine}
@@ -203,7 +215,8 @@ def _inline(derivation: Derivation) -> None:
             formulas[line.symbol] = line.formula
 
 
-def _check(derivation: Derivation, line: Line) -> None:
+def check_line(derivation: Derivation, line: Line) -> None:
+    """Evaluate the line's formula and compare it with the engine's gradient."""
     engine = derivation._engine[id(line.quantity)]
     line.engine = engine
     try:

@@ -44,7 +44,8 @@ def forward_lines(derivation: Derivation, latex: bool = False) -> list[tuple[str
         if q.is_leaf or q.name is None:
             continue
         name = latex_name(q.name) if latex else q.name
-        rows.append((name, formula_text(derivation, graph.definition(q), latex), q.shape))
+        shape = np.shape(derivation.env[q.symbol]) if derivation.env is not None else q.shape
+        rows.append((name, formula_text(derivation, derivation.definition(q), latex), shape))
     return rows
 
 
@@ -53,6 +54,11 @@ def _reading(derivation: Derivation, line: Line, notation: str) -> str:
     jacobian = f"{line.name} = {formula_text(derivation, line.formula)}"
     if notation == "jacobian":
         return jacobian
+    if derivation.layout is not None:
+        raise ValueError(
+            f"explain: the {notation} notation follows the layout of the code; re-rendered in "
+            f"{derivation.layout} layout, a derivation is written in the jacobian notation"
+        )
     if notation == "index":
         reading = readings.index_reading(derivation, line, lambda e: formula_text(derivation, e))
         component = "kl" if "_kl" in reading else "k"
@@ -65,8 +71,9 @@ def _reading(derivation: Derivation, line: Line, notation: str) -> str:
     if len(terms) > 1:  # ':' binds loosest: bracket each term of a sum
         terms = [f"({term})" for term in terms]
     line.differential_error = step.error
-    gradient = _framed(formula_text(derivation, line.formula))
-    return f"d{derivation.loss_name} = {' + '.join(terms)} = {gradient} : {names[step.differential_symbol]}"
+    gradient = f"{_framed(formula_text(derivation, line.formula))} : {names[step.differential_symbol]}"
+    steps = [" + ".join(terms), gradient]
+    return f"d{derivation.loss_name} = " + " = ".join(dict.fromkeys(steps))  # a step that changes nothing once
 
 
 def _framed(text: str) -> str:
@@ -89,9 +96,10 @@ def to_text(derivation: Derivation, notation: str, title: str) -> str:
     out += ["", f"Backward pass ({TITLES[notation]})"]
     rows = [(_reading(derivation, line, notation), line) for line in derivation.lines]
     width = max((len(text) for text, _ in rows), default=0) if notation != "index" else 0
+    products = max((len(", ".join(line.products)) for line in derivation.lines), default=0)
     for text, line in rows:
         product = ", ".join(line.products)
-        out.append(f"  {text:<{width}}   {line.shape!s:<10} {product:<12} {_mark(line)}")
+        out.append(f"  {text:<{width}}   {line.shape!s:<10} {product:<{products}}  {_mark(line)}")
     out += ["", _summary(derivation)]
     for line in derivation.lines:
         if line.problem:

@@ -143,6 +143,10 @@ def _factors(expr: Expr) -> tuple[float, list[Expr]]:
     if isinstance(expr, Neg):
         coefficient, factors = _factors(expr.operand)
         return -coefficient, factors
+    if isinstance(expr, Structural) and expr.kind == "sum":  # Σ (k X) = k Σ X: ½ Σ 2 X reads Σ X
+        coefficient, factors = _factors(expr.operand)
+        if factors and coefficient != 1:
+            return coefficient, [dataclasses.replace(expr, operand=_rebuild(factors))]
     if isinstance(expr, Binary) and expr.op == "*":
         a, fa = _factors(expr.left)
         b, fb = _factors(expr.right)
@@ -150,7 +154,20 @@ def _factors(expr: Expr) -> tuple[float, list[Expr]]:
     return 1.0, [expr]
 
 
+def _number_per_count(expr: Expr) -> Structural | None:
+    """The ``c / N`` inside a number spread over an array (a mean's gradient), if ``expr`` is one."""
+    while isinstance(expr, Structural) and expr.text == "{0}":  # copies along axes
+        expr = expr.operand
+    if isinstance(expr, Structural) and expr.kind == "per_count" and is_filled_number(expr.operand):
+        return expr
+    return None
+
+
 def _product(left: Expr, right: Expr) -> Expr:
+    for scaled, other in ((left, right), (right, left)):
+        count = _number_per_count(scaled)
+        if count is not None:  # (c / N) ⊙ X reads c X / N: a division by a number moves onto the product
+            return dataclasses.replace(count, operand=_product(count.operand, other))
     if isinstance(right, Binary) and right.op == "/" and right.left == Num(1.0):
         return Binary("/", _product(Num(1.0), left), right.right)  # g ⊙ (1 ⊘ y) reads g ⊘ y
     coefficient, factors = _factors(Binary("*", left, right))
