@@ -201,8 +201,9 @@ timed alone and the clock's own cost subtracted. HIPS autograd: the forward is `
 - Transforms: `jacrev` of `tanh(W x)`, 100 → 100, and `hessian` of `Σ tanh(W x)`, 50 inputs, both with respect \
 to `x` with `W` passed as an argument; hand NumPy writes `diag(1 − t²) W` and `Wᵀ diag(−2t(1 − t²)) W`. \
 Per-example gradients of the 784-30-10 network at batch 128: hand NumPy batches the δ equations \
-(`∂W_n = a_n ⊗ δ_n`); JAX `jit(vmap(grad))`, PyTorch `torch.func.vmap(grad)`; matgrad and HIPS autograd have \
-no vmap and loop over the examples in Python (marked).
+(`∂W_n = a_n ⊗ δ_n`); JAX `jit(vmap(grad))`, PyTorch `torch.func.vmap(grad)`; matgrad `mg.per_example_grad` (one \
+recorded batch, each weight's VJP kept per row where it meets the batch); HIPS autograd has no vmap and loops over \
+the examples in Python (marked). The next row times matgrad's own Python loop of `mg.grad`, for comparison.
 - Per-op: one op on 2×2 float32 arrays with inputs that record a graph (matgrad and PyTorch: requires grad; \
 HIPS autograd: `ArrayBox`es of a live trace); hand NumPy is the bare op (its σ is matgrad's `stable_sigmoid` \
 called bare). JAX records nothing outside a transform, so its rows are eager dispatch (marked).

@@ -83,6 +83,13 @@ def _specs() -> list[Spec]:
             "per_example",
             seed_problem(128),
         ),
+        Spec(
+            "per-example-loop",
+            TRANSFORMS,
+            "per-example gradients by a Python loop of grad, 784-30-10 σ/MSE, batch 128",
+            "per_example_loop",
+            seed_problem(128),
+        ),
     ]
     specs += [
         Spec(f"op/{key}", OVERHEAD, name, "op", args={"op": op, "requires_grad": rg})

@@ -48,7 +48,8 @@ class Spec:
 
     ``kind`` says which builder a peer uses: ``"step"`` (forward + backward + SGD update in
     place), ``"backward"``, ``"jacrev"``, ``"hessian"``, ``"per_example"`` (gradients of every
-    example of a batch), ``"op"`` (one recorded op; ``args`` names it) and ``"op_backward"``
+    example of a batch; ``"per_example_loop"`` the same by a loop of single-example gradients),
+    ``"op"`` (one recorded op; ``args`` names it) and ``"op_backward"``
     (the backward sweep over one ``mul`` node).
     """
 

@@ -4,7 +4,8 @@
 ``mg.cross_entropy(Z, labels)`` (mean over the batch).  Gradients are reset with
 ``p.grad = None`` before every backward, and the update writes into ``p.data`` in place.
 Transforms are ``mg.jacrev``, ``mg.hessian`` (forward over reverse) and, for per-example
-gradients, ``mg.grad`` in a Python loop over the examples (matgrad has no ``vmap`` yet).
+gradients, ``mg.per_example_grad`` (and, as a second row, ``mg.grad`` in a Python loop over the
+examples).
 """
 
 from __future__ import annotations
@@ -87,6 +88,19 @@ def _step(spec: Spec) -> Impl:
 
 
 def _per_example(spec: Spec) -> Impl:
+    """``mg.per_example_grad``: one recorded batch, the rows kept apart where weights meet them."""
+    problem = spec.problem
+    per_example = mg.per_example_grad(lambda params, x, y: cost(params, x, y, problem))
+    return Impl(
+        setup=lambda: _setup(problem),
+        step=lambda net: per_example([p.data for p in net.params], net.X, net.target),
+        outputs=lambda net, grads: _named(problem, grads),
+        note="per_example_grad",
+    )
+
+
+def _per_example_loop(spec: Spec) -> Impl:
+    """The same gradients by ``mg.grad`` in a Python loop over the examples, for comparison."""
     problem = spec.problem
     gradient = mg.grad(lambda params, x, y: cost(params, x, y, problem))
 
@@ -163,6 +177,7 @@ BUILDERS = {
     "step": _step,
     "backward": _backward,
     "per_example": _per_example,
+    "per_example_loop": _per_example_loop,
     "jacrev": _jacrev,
     "hessian": _hessian,
     "op": _op,

@@ -203,6 +203,7 @@ BUILDERS = {
     "step": _step,
     "backward": _backward,
     "per_example": _per_example,
+    "per_example_loop": _per_example,  # the reference of the loop row is the same batched δ equations
     "jacrev": _jacrev,
     "hessian": _hessian,
     "op": _op,

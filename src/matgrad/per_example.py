@@ -171,10 +171,17 @@ def _per_example(f: Callable, numbers: tuple[int, ...], args: tuple, kwargs: dic
 
 
 def _finish(grad: np.ndarray | None, variable: Tensor, n: int) -> np.ndarray:
-    """``(N,) + shape`` in the parameter's dtype; a row-independent part is copied to every row."""
+    """``(N,) + shape`` in the parameter's dtype; a row-independent part is copied to every row.
+
+    An array the rules made for this parameter alone is returned as it is (no 12 MB copy for
+    the first layer of the seed network); a view, possibly of a cotangent that another
+    parameter's result shares, is copied.
+    """
     shape = (n,) + variable.shape
     if grad is None:
         return np.zeros(shape, dtype=variable.dtype)
+    if grad.shape == shape and grad.dtype == variable.dtype and grad.base is None:
+        return grad
     return np.array(np.broadcast_to(grad, shape), dtype=variable.dtype)
 
 
@@ -355,7 +362,7 @@ def _matmul_rows(prim: Any, i: int, g: Any, out: Any, a: Any, b: Any) -> np.ndar
     n = len(g)
     if i == 1 and b.ndim == 2:  # each row's outer product aₙ gₙᵀ (summed over any inner axes)
         if a.ndim == 2:
-            return a[:, :, None] * g[:, None, :]
+            return np.einsum("nk,nj->nkj", a, g)  # twice as fast as a[:, :, None] * g[:, None, :] here
         return np.einsum("nik,nij->nkj", a.reshape(n, -1, a.shape[-1]), g.reshape(n, -1, b.shape[1]))
     if i == 1 and b.ndim == 1:  # Z = A v: ∂ℓₙ/∂v = aₙᵀ gₙ
         return np.einsum("nik,ni->nk", a.reshape(n, -1, a.shape[-1]), g.reshape(n, -1))
