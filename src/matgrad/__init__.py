@@ -7,6 +7,7 @@ primitives (forward, VJP, JVP and the rule's matrix-calculus notation side by si
 from . import claim, data, nn, optim, primitives
 from .check import GradcheckError, GradcheckReport, dot_product_test, gradcheck, numeric_jacobian
 from .claim import ClaimReport, check_gradient
+from .compile import CompileError, compile, compile_backward
 from .explain import explain
 from .per_example import per_example_grad
 from .primitives import (
@@ -76,6 +77,9 @@ __all__ = [
     "ClaimReport",
     "check_gradient",
     "claim",
+    "compile",
+    "compile_backward",
+    "CompileError",
     "EarlyStopping",
     "GradcheckError",
     "History",

@@ -3,6 +3,11 @@
 ``fit`` is deterministic given its random generator: the only randomness it uses is the
 shuffling of ``rng`` (and whatever the model draws from its own seeded generators), so two
 runs with the same seed give bit-identical weights.
+
+By default each minibatch step runs as a compiled plan (:func:`matgrad.compile_backward`),
+which gives bit-identical weights to the eager step, faster.  Models with active dropout draw
+fresh masks every step, which a plan would freeze, so they train eagerly, as does
+``compiled=False``; so does any step the compiler cannot replay faithfully.
 """
 
 from __future__ import annotations
@@ -17,7 +22,10 @@ from typing import Any
 
 import numpy as np
 
+from .compile import CompileError, compile_backward
 from .data.batching import batches
+from .nn import BCEWithLogitsLoss, CrossEntropyLoss, Dropout, MSELoss
+from .primitives import one_hot
 from .state import no_grad
 from .tensor import Tensor
 
@@ -164,25 +172,101 @@ def train_epoch(
     rng: np.random.Generator,
     regularizer: Callable | None = None,
     bar: Any = None,
+    step: CompiledStep | None = None,
 ) -> dict[str, float]:
-    """One pass over shuffled minibatches; the mean data loss and accuracy seen while training."""
+    """One pass over shuffled minibatches; the mean data loss and accuracy seen while training.
+
+    ``step`` (from :func:`compiled_step`) runs each minibatch as a compiled plan; without it,
+    or where it declines, the step runs eagerly.
+    """
     model.train()
     total_loss, correct, seen = 0.0, 0, 0
     binary = _is_binary_logits(loss)
     for xb, yb in batches(X, y, batch_size, shuffle=True, rng=rng):
-        out = model(Tensor(xb))
-        data_loss = loss(out, yb)
-        objective = data_loss + regularizer(model) if regularizer is not None else data_loss
         optimizer.zero_grad()
-        objective.backward()
+        done = step(xb, yb) if step is not None else None
+        data_loss, out = done if done is not None else _eager_step(model, loss, xb, yb, regularizer)
         optimizer.step()
-        total_loss += float(data_loss.data) * len(xb)
-        correct += int((predictions(out.data, binary) == yb).sum())
+        total_loss += float(data_loss) * len(xb)
+        correct += int((predictions(out, binary) == yb).sum())
         seen += len(xb)
         if bar is not None:
             bar.update(1)
             bar.set_postfix(loss=f"{total_loss / seen:.4f}", acc=f"{correct / seen:.3f}", refresh=False)
     return {"loss": total_loss / seen, "accuracy": correct / seen}
+
+
+def _eager_step(
+    model: Any, loss: Callable, xb: np.ndarray, yb: np.ndarray, regularizer: Callable | None
+) -> tuple[np.ndarray, np.ndarray]:
+    """Forward and backward of one minibatch, recorded as usual; the data loss and the outputs."""
+    out = model(Tensor(xb))
+    data_loss = loss(out, yb)
+    objective = data_loss + regularizer(model) if regularizer is not None else data_loss
+    objective.backward()
+    return data_loss.data, out.data
+
+
+class CompiledStep:
+    """The forward and backward of a minibatch as a compiled plan, into the parameters' ``.grad``.
+
+    Integer labels and targets of another dtype are converted before the plan sees them (the
+    losses would convert them with NumPy, outside the recorded graph, which a plan freezes).
+    Returns ``None`` after giving up (the first step the compiler cannot replay): the caller
+    then steps eagerly, with the same results.
+    """
+
+    def __init__(self, model: Any, loss: Callable, regularizer: Callable | None) -> None:
+        self.model, self.loss = model, loss
+
+        def objective(xb: np.ndarray, targets: np.ndarray) -> tuple[Tensor, tuple[Tensor, Tensor]]:
+            out = model(Tensor(xb))
+            data_loss = loss(out, targets)
+            total = data_loss + regularizer(model) if regularizer is not None else data_loss
+            return total, (data_loss, out)
+
+        self.compiled = compile_backward(objective, has_aux=True)
+        self.outputs: tuple[tuple[int, ...], np.dtype] | None = None  # of the model, for one example
+        self.failed = False
+
+    def __call__(self, xb: np.ndarray, yb: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
+        if self.failed:
+            return None
+        try:
+            _, (data_loss, out) = self.compiled(xb, self._targets(xb, yb))
+        except CompileError:
+            self.failed = True
+            for p in self.model.parameters():  # the tracing call already ran backward once
+                p.grad = None
+            return None
+        return data_loss, out
+
+    def _targets(self, xb: np.ndarray, yb: np.ndarray) -> np.ndarray:
+        """``yb`` as the built-in losses would convert it: one-hot rows, the outputs' shape and dtype.
+
+        Other losses get ``yb`` unchanged; if they convert it, the compiler declines.
+        """
+        if not isinstance(self.loss, (CrossEntropyLoss, MSELoss, BCEWithLogitsLoss)):
+            return yb
+        if self.outputs is None:
+            with no_grad():
+                probe = self.model(Tensor(xb[:1])).data
+            self.outputs = (probe.shape, probe.dtype)
+        shape, dtype = self.outputs
+        rows = len(shape) == 2 and yb.ndim == 1
+        if isinstance(self.loss, BCEWithLogitsLoss):
+            return (yb.reshape(-1, 1) if rows and shape[1] == 1 else yb).astype(dtype, copy=False)
+        if rows and np.issubdtype(yb.dtype, np.integer):
+            return one_hot(yb, shape[1], dtype=dtype)
+        return yb.astype(dtype, copy=False)
+
+
+def compiled_step(model: Any, loss: Callable, regularizer: Callable | None = None) -> CompiledStep | None:
+    """A :class:`CompiledStep` for ``model``, or ``None`` when it draws random numbers (dropout)."""
+    modules = model.modules() if hasattr(model, "modules") else []
+    if not modules or any(isinstance(m, Dropout) and m.p > 0 for m in modules):
+        return None
+    return CompiledStep(model, loss, regularizer)
 
 
 def fit(
@@ -201,11 +285,14 @@ def fit(
     callbacks: Sequence[Callback] = (),
     progress: bool | None = None,
     history: History | None = None,
+    compiled: bool = True,
 ) -> History:
     """Train ``model`` for ``epochs`` more epochs; return the history (continued if given).
 
     ``rng`` (or a fresh generator from ``seed``) shuffles the minibatches.  ``progress=None``
-    shows a progress bar only when standard error is a terminal.
+    shows a progress bar only when standard error is a terminal.  ``compiled`` runs the steps
+    as compiled plans where that gives the same weights (not with dropout); ``False`` always
+    steps eagerly.
     """
     if epochs < 0 or batch_size < 1:
         raise ValueError(f"fit: need epochs >= 0 and batch_size >= 1, got epochs={epochs}, batch_size={batch_size}")
@@ -222,11 +309,12 @@ def fit(
         history if history is not None else History(),
     )
     state.epoch = len(state.history)
+    step = compiled_step(model, loss, regularizer) if compiled else None
     for _ in range(epochs):
         started = time.perf_counter()
         bar = _progress(-(-len(X) // batch_size), f"epoch {state.epoch + 1}", show)
         record: dict[str, float] = {"epoch": state.epoch + 1, "lr": float(optimizer.lr)}
-        record.update(train_epoch(model, loss, optimizer, X, y, batch_size, state.rng, regularizer, bar))
+        record.update(train_epoch(model, loss, optimizer, X, y, batch_size, state.rng, regularizer, bar, step))
         if bar is not None:
             bar.close()
         if val is not None:
