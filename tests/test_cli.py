@@ -144,6 +144,9 @@ def test_explain_re_renders_in_the_other_layout():
     assert row.returncode == 0, row.stderr
     for line in ("z¹ = x W¹ + b¹", "δ¹ = (δ² (W²)ᵀ) ⊙ σ'(z¹)", "∂C/∂W¹ = xᵀ δ¹"):
         assert line in row.stdout
+    jacobians = matgrad("explain", "--jacobians")
+    assert jacobians.returncode == 0 and "∂a²/∂z²   (2 × 2, diagonal" in jacobians.stdout
+    assert "vᵀJ = VJP ✗" not in jacobians.stdout and jacobians.stdout.count("vᵀJ = VJP ✓") == 8
     refused = matgrad("explain", "--render-layout", "row", "--notation", "index")
     assert refused.returncode == 2 and one_clean_line(refused) and "jacobian" in refused.stderr
 

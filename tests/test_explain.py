@@ -279,3 +279,41 @@ def test_the_other_layout_is_written_in_the_jacobian_notation():
         explain(seed_001_network(), layout="row", notation="index")
     with pytest.raises(ValueError, match="'row' or 'column'"):
         explain(seed_001_network(), layout="rows")
+
+
+# ----- the explicit Jacobians -------------------------------------------------------------------
+
+
+def test_explicit_jacobians_are_diagonal_for_elementwise_steps_and_match_the_vjps():
+    from matgrad.explain.jacobians import local_jacobians
+
+    e = explain(seed_001_network())
+    steps = {j.label: j for j in local_jacobians(e.derivation)}
+    sigma = steps["∂a²/∂z²"]
+    assert sigma.diagonal and sigma.vjp == "∂C/∂a² ⊙ σ'(z²)"
+    a2 = next(q for q in e.derivation.graph.quantities if q.name == "a²").value
+    np.testing.assert_allclose(np.diag(sigma.matrix), (a2 * (1 - a2)).ravel())
+    weights = steps["∂(W² a¹)/∂a¹"]
+    W2 = next(q for q in e.derivation.graph.quantities if q.name == "W²").value
+    np.testing.assert_array_equal(weights.matrix, W2)  # ∂(W a)/∂a = W, and the VJP is Wᵀ v
+    assert weights.vjp == "(W²)ᵀ ∂C/∂(W² a¹)"
+    assert all(j.error < 1e-12 for j in steps.values())
+    assert "diagonal: the VJP is a Hadamard product" in e.jacobians()
+
+
+def test_explicit_jacobians_flag_a_jvp_rule_that_disagrees_with_the_vjp(monkeypatch):
+    sigmoid = mg.TABLE["sigmoid"]
+    monkeypatch.setattr(sigmoid, "jvp", (lambda t, out, x: t * out,))  # forgets the (1 − σ)
+    text = explain(seed_001_network()).jacobians()
+    flagged = [line for line in text.splitlines() if "✗" in line]
+    assert len(flagged) == 2  # ∂a²/∂z² and ∂a¹/∂z¹
+
+
+def test_jacobians_too_large_to_build_are_described():
+    from matgrad.explain import jacobians
+
+    W = mg.tensor(rng.standard_normal((300, 200)), requires_grad=True, name="W")
+    x = mg.tensor(rng.standard_normal((200, 1)), name="x")
+    text = explain(mg.tanh(W @ x).sum()).jacobians()
+    assert "not built: 18,000,000 entries" in text  # ∂(W x)/∂W: 300 × 60,000
+    assert jacobians.COMPUTED_ENTRIES < 300 * 60_000

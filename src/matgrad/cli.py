@@ -98,6 +98,7 @@ def _add_explain(commands: Any) -> None:
     p.add_argument("--examples", type=_positive_int, default=4, help="examples from the checkpoint's data")
     p.add_argument("--format", default="text", choices=["text", "markdown", "latex"])
     p.add_argument("--cost", action="store_true", help="count the work of the VJP sweep against Jacobian products")
+    p.add_argument("--jacobians", action="store_true", help="print each step's explicit Jacobian beside its VJP")
     p.add_argument("--seed", type=int, default=0)
 
 

@@ -58,6 +58,12 @@ class Explanation:
 
         return cost_text(self.derivation.graph)
 
+    def jacobians(self) -> str:
+        """The explicit local Jacobians (``diag(σ'(z))`` …) beside the VJPs that replace them."""
+        from .jacobians import jacobians_text
+
+        return jacobians_text(self.derivation)
+
     def __str__(self) -> str:
         return render.to_text(self.derivation, self.notation, self.title)
 

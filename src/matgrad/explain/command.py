@@ -92,10 +92,14 @@ def explain_command(args: argparse.Namespace) -> int:
     if args.render_layout:
         if args.notation != "jacobian":
             raise UsageError("--render-layout re-renders in the jacobian notation; drop --notation")
+        if args.jacobians:
+            raise UsageError("--jacobians are shown in the layout of the code; drop --render-layout")
         explanation.derivation = relayout(explanation.derivation, args.render_layout)
     explanation.notation = args.notation
     renderers = {"text": str, "markdown": Explanation.to_markdown, "latex": Explanation.to_latex}
     print(renderers[args.format](explanation))
+    if args.jacobians:
+        print("\n" + explanation.jacobians())
     if args.cost:
         print("\n" + explanation.cost())
     return 0 if explanation.ok else 1

@@ -138,23 +138,26 @@ def _gradient(derivation: Derivation, quantity: Quantity, cache: dict) -> Expr:
         return Num(1.0)
     if id(quantity) in cache:
         return cache[id(quantity)]
-    graph = derivation.graph
     total: Expr | None = None
     for consumer, argnum in quantity.consumers:
         if _references_by_name(derivation, consumer):
             upstream: Expr = Sym(f"g:{consumer.symbol}")
         else:
             upstream = _gradient(derivation, consumer, cache)
-        notation = consumer.prim.notation
-        formula = notation.vjp[min(argnum, len(notation.vjp) - 1)]
-        mapping = {"g": upstream, "out": graph.ref(consumer)}
-        mapping.update({f"x{j}": graph.ref(arg) for j, arg in enumerate(consumer.args)})
-        term = bind(substitute(formula, mapping), graph.context(consumer, argnum))
-        term = _summed_to_shape(derivation, term, quantity)
+        term = _summed_to_shape(derivation, step_formula(derivation.graph, consumer, argnum, upstream), quantity)
         total = term if total is None else total + term
     result = simplify(total if total is not None else Num(0.0))
     cache[id(quantity)] = result
     return result
+
+
+def step_formula(graph: Graph, consumer: Quantity, argnum: int, upstream: Expr) -> Expr:
+    """One step of the chain rule: the consumer's VJP formula from the table, ``g`` = ``upstream``."""
+    notation = consumer.prim.notation
+    formula = notation.vjp[min(argnum, len(notation.vjp) - 1)]
+    mapping = {"g": upstream, "out": graph.ref(consumer)}
+    mapping.update({f"x{j}": graph.ref(arg) for j, arg in enumerate(consumer.args)})
+    return bind(substitute(formula, mapping), graph.context(consumer, argnum))
 
 
 def _product_name(consumer: Quantity, argnum: int, quantity: Quantity) -> str:
