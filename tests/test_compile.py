@@ -287,3 +287,9 @@ def test_fit_uses_the_compiled_step_without_dropout():
     step(X, y)
     assert step.compiled.traces == 1 and not step.failed
     assert mg.train.compiled_step(mg.nn.MLP([4, 3, 2], seed=0, dropout=0.5), mg.nn.CrossEntropyLoss()) is None
+
+
+def test_one_array_in_two_argument_positions_is_an_error():
+    X = np.ones((2, 3))
+    with pytest.raises(CompileError, match="same array"):
+        mg.compile(lambda W, X, Y: ((X @ W - Y[:, :1]) ** 2).sum())(np.ones((3, 1)), X, X)

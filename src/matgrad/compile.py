@@ -111,9 +111,12 @@ def _flatten_signature(tree: Any, leaves: list, key: list) -> None:
     """The leaves of ``tree`` (in ``tree_flatten``'s order) and what a plan is specialized to:
     the structure, array shapes and dtypes, and scalar values.  One pass, on the hot path."""
     kind = type(tree)
-    if kind is np.ndarray or kind is Tensor:
+    if kind is np.ndarray:
         leaves.append(tree)
         key.append((kind, tree.shape, tree.dtype))
+    elif kind is Tensor:
+        leaves.append(tree)
+        key.append((kind, tree.shape, tree.dtype, tree.requires_grad))
     elif kind is list or kind is tuple:
         key.append((kind, len(tree)))
         for item in tree:
@@ -321,6 +324,8 @@ class Plan:
         self.finish = trace.finish
         for name in ("nodes", "log", "root", "aux_nodes", "variables", "outputs", "result"):
             delattr(trace, name)  # the traced graph and values are not needed any more
+        if isinstance(trace, _GradTrace):
+            del trace.targets  # the tracing call's variables; compile_backward's are the live leaves
 
     def run(self, leaves: list) -> Any:
         value, grads, aux = self.function(leaves)
@@ -378,6 +383,11 @@ class _Generator:
         for position, leaf in enumerate(leaves):
             if type(leaf) is Tensor or type(leaf) is np.ndarray or position in differentiated:
                 raw = leaf.data if type(leaf) is Tensor else leaf
+                if id(raw) in self.arg_by_id:
+                    raise CompileError(
+                        f"compile: argument leaves {self.arg_by_id[id(raw)]} and {position} are the same array, "
+                        f"so the trace cannot tell which one f reads; pass a copy as one of them"
+                    )
                 self.arg_by_id[id(raw)] = position
                 fetch = f"asarray(leaves[{position}].data)" if type(leaf) is Tensor else f"leaves[{position}]"
                 if position in differentiated and type(leaf) is not np.ndarray:

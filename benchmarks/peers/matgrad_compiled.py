@@ -1,0 +1,70 @@
+"""matgrad, compiled: ``mg.compile`` of the same cost as ``matgrad_engine``, then SGD in place.
+
+The step is ``loss, grads = step(params, X, targets)`` followed by ``p -= lr * g`` on the
+parameter arrays.  The first call traces (reported apart, as a compile); later calls replay the
+generated plan.  Integer labels are one-hot encoded inside the timed step, outside the plan: a
+plan freezes NumPy work done inside the traced function, so the targets reach it as floats.
+Backward alone has no compiled form: the plan runs forward and backward together.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+import matgrad as mg
+
+from ..problems import Problem, param_names
+from ..workload import Impl, NotApplicableError, Outputs, Spec
+from . import blas_pools, dispatch
+from .matgrad_engine import cost
+
+
+@dataclass
+class Net:
+    params: list[np.ndarray]
+    X: np.ndarray
+    target: np.ndarray
+
+
+def _setup(problem: Problem) -> Net:
+    params, X, target = problem.arrays()
+    return Net(params, X, target)
+
+
+def _targets(problem: Problem, target: np.ndarray) -> np.ndarray:
+    if problem.head == "softmax_ce":
+        return mg.one_hot(target, problem.sizes[-1], dtype=np.dtype(problem.dtype))
+    return target
+
+
+def _step(spec: Spec) -> Impl:
+    problem = spec.problem
+    value_and_grad = mg.compile(lambda params, X, targets: cost(params, X, targets, problem))
+
+    def step(net: Net) -> None:
+        _, grads = value_and_grad(net.params, net.X, _targets(problem, net.target))
+        for p, g in zip(net.params, grads):
+            p -= problem.lr * g
+
+    def outputs(net: Net, _: Any) -> Outputs:
+        return dict(zip(param_names(problem), net.params))
+
+    return Impl(setup=lambda: _setup(problem), step=step, outputs=outputs)
+
+
+def _backward(spec: Spec) -> Impl:
+    raise NotApplicableError("matgrad compiled has no backward-only call: a plan runs forward and backward together")
+
+
+BUILDERS = {"step": _step, "backward": _backward}
+
+
+def build(spec: Spec) -> Impl:
+    return dispatch(spec, BUILDERS, "matgrad compiled")
+
+
+def describe() -> dict[str, str]:
+    return {"version": f"matgrad {mg.__version__} compiled (NumPy {np.__version__})", "threads": blas_pools()}
