@@ -19,6 +19,7 @@ class Framework:
 FRAMEWORKS = (
     Framework("numpy", "hand NumPy", "numpy_hand"),
     Framework("matgrad", "matgrad", "matgrad_engine"),
+    Framework("matgrad.compile", "matgrad compiled", "matgrad_compiled", compiled=True),
     Framework("torch", "PyTorch (eager)", "pytorch"),
     Framework("torch.compile", "torch.compile", "pytorch_compiled", compiled=True),
     Framework("jax", "JAX (jit)", "jax_jit", compiled=True),
