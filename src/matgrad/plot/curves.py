@@ -1,8 +1,4 @@
-"""Figures with matplotlib (an optional extra): training curves.
-
-Figures are built with ``matplotlib.figure.Figure`` directly, not pyplot, so nothing here picks
-a backend or opens a window: Jupyter shows the returned figure, the CLI saves it as PNG.
-"""
+"""Training curves: loss and accuracy per epoch, training and validation, side by side."""
 
 from __future__ import annotations
 
@@ -10,10 +6,15 @@ from typing import Any
 
 from matplotlib.figure import Figure
 
+from .canvas import new_figure
+
 
 def training_curves(history: Any) -> Figure:
-    """Loss and accuracy per epoch, training and (when recorded) validation, side by side."""
-    figure = Figure(figsize=(10, 4), layout="constrained")
+    """Loss and accuracy per epoch, training and (when recorded) validation, side by side.
+
+    ``history`` is what ``mg.fit`` returns (or anything indexed by column name the same way).
+    """
+    figure = new_figure(10, 4)
     loss_axes, accuracy_axes = figure.subplots(1, 2)
     epochs = history["epoch"]
     for axes, key, label in ((loss_axes, "loss", "loss"), (accuracy_axes, "accuracy", "accuracy")):

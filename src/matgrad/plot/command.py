@@ -1,0 +1,199 @@
+"""``matgrad plot``: each picture from a checkpoint of ``matgrad train``, or from the network
+``matgrad train`` would train (seed 001's, by default) trained on the spot.
+
+Only standard-library modules are imported at the top: ``matgrad --help`` and every other
+command work without matplotlib.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+EPOCHS = {"surface": 30, "curves": 30, "boundary": 300}  # boundary: enough for the seed network to bend round the moons
+
+
+@dataclass
+class Trained:
+    """A network with what it was trained with and on."""
+
+    model: Any
+    loss: Any
+    optimizer: Any
+    train: Any
+    test: Any
+    history: Any
+
+
+def plot_command(args: argparse.Namespace) -> int:
+    started = time.perf_counter()
+    draw = {"surface": _surface, "graph": _graph, "curves": _curves, "boundary": _boundary}[args.picture]
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    status = draw(args)
+    if status == 0:
+        print(f"matgrad plot {args.picture}: wrote {args.out} in {time.perf_counter() - started:.1f} s")
+    return status
+
+
+# ----- the pictures -----------------------------------------------------------------------------
+
+
+def _surface(args: argparse.Namespace) -> int:
+    from .landscape import TrackWeights
+    from .surface import cost_surface
+
+    if args.path == "training" and args.checkpoint:
+        raise ValueError(
+            "--path training: a checkpoint does not record the weights along training; use --path descent, "
+            "or leave out --checkpoint to train here while recording them"
+        )
+
+    def callbacks_for(model: Any) -> list[Any]:
+        tracker = TrackWeights(model, args.params)  # resolves the names: a bad one fails before training
+        return [tracker] if args.path == "training" else []
+
+    trained = _trained(args, callbacks_for)
+    figure = cost_surface(
+        trained.model,
+        trained.loss,
+        trained.train,
+        args.params,
+        path=trained.history if args.path == "training" else None,
+        optimizer=trained.optimizer if args.path == "descent" else None,
+        steps=args.steps,
+        span=args.span,
+        resolution=args.resolution,
+        arrows=args.arrows,
+    )
+    figure.savefig(args.out, dpi=args.dpi)
+    return 0
+
+
+def _curves(args: argparse.Namespace) -> int:
+    from .curves import training_curves
+
+    trained = _trained(args)
+    if len(trained.history) == 0:
+        raise ValueError(f"{args.checkpoint}: the checkpoint holds no training history to draw")
+    training_curves(trained.history).savefig(args.out, dpi=args.dpi)
+    return 0
+
+
+def _boundary(args: argparse.Namespace) -> int:
+    from .boundary import decision_regions
+
+    trained = _trained(args)
+    figure = decision_regions(
+        trained.model, trained.train, test=trained.test, loss=trained.loss, resolution=args.resolution
+    )
+    figure.savefig(args.out, dpi=args.dpi)
+    return 0
+
+
+def _graph(args: argparse.Namespace) -> int:
+    from .dot import FORMATS, GraphvizNotFoundError, graph
+
+    suffix = args.out.suffix.lower().lstrip(".")
+    if suffix not in (*FORMATS, "dot", "gv"):
+        raise ValueError(f"--out {args.out}: name the picture .svg, .png or .pdf, or .dot for the Graphviz source")
+    model, loss, x, y = _graph_inputs(args)
+    drawing = graph(model, loss=loss, x=x, y=y)
+    source = drawing.save(args.out if suffix in ("dot", "gv") else args.out.with_suffix(".dot"))  # DOT, always
+    if source == args.out:
+        return 0
+    try:
+        drawing.save(args.out)
+    except GraphvizNotFoundError as error:
+        print(f"matgrad plot graph: wrote {source}, but not {args.out}: {error}", file=sys.stderr)
+        return 1
+    print(f"matgrad plot graph: its DOT source is {source}")
+    return 0
+
+
+def _graph_inputs(args: argparse.Namespace) -> tuple[Any, Any, Any, Any]:
+    """The network and a few examples: from a checkpoint, or seed 001's network of ``--layers``."""
+    import numpy as np
+
+    from .. import nn
+
+    rng = np.random.default_rng(args.seed)
+    if args.checkpoint:
+        trained = _from_checkpoint(args.checkpoint)
+        rows = rng.choice(len(trained.train), size=min(args.examples, len(trained.train)), replace=False)
+        return trained.model.eval(), trained.loss, trained.train.X[rows], trained.train.y[rows]
+    model = nn.MLP(args.layers, activation="sigmoid", output_activation="sigmoid", seed=args.seed, dtype=np.float64)
+    x = rng.standard_normal((args.examples, args.layers[0]))
+    return model, nn.MSELoss(), x, rng.integers(0, args.layers[-1], size=args.examples)
+
+
+# ----- where the network comes from ---------------------------------------------------------------
+
+
+def _trained(args: argparse.Namespace, callbacks_for: Any = None) -> Trained:
+    if args.checkpoint:
+        return _from_checkpoint(args.checkpoint)
+    return _train_here(args, callbacks_for)
+
+
+def _from_checkpoint(path: Path) -> Trained:
+    """A run saved by ``matgrad train``, on the data it was trained on (standardized as it was)."""
+    import dataclasses
+
+    from .. import checkpoint as ckpt
+    from .. import data as datasets
+    from ..optim import optimizer_from_state
+    from ..runs import load_data
+    from ..train import History
+
+    saved = ckpt.load(path)
+    model, loss = ckpt.restore_model(saved), ckpt.restore_loss(saved)
+    settings = saved.meta.get("extra", {}).get("settings")
+    if settings is None:
+        raise ValueError(f"{path} does not say what data it was trained on; it was not written by matgrad train")
+    train, test = load_data(settings)
+    if saved.section("extra"):  # the standardizer's statistics
+        standardizer = datasets.Standardizer()
+        standardizer.load_state_dict(saved.section("extra"))
+        train, test = (dataclasses.replace(d, X=standardizer.transform(d.X).astype(d.X.dtype)) for d in (train, test))
+    optimizer = None
+    if saved.meta.get("optimizer"):  # for --path descent: the same kind of steps, on two weights
+        optimizer = optimizer_from_state(model.parameters(), saved.state("optimizer"))
+    history = History.from_records(saved.meta.get("history", []))
+    return Trained(model, loss, optimizer, train, test, history)
+
+
+def _train_here(args: argparse.Namespace, callbacks_for: Any) -> Trained:
+    """Train as ``matgrad train --data DATA --epochs E --seed S`` would, without writing files."""
+    import numpy as np
+
+    from ..cli import parser
+    from ..runs import build_run, settings_from_args
+    from ..train import fit
+
+    epochs = args.epochs if args.epochs is not None else EPOCHS[args.picture]
+    train_args = parser().parse_args(["train", "--data", args.data, "--epochs", str(epochs), "--seed", str(args.seed)])
+    run = build_run(settings_from_args(train_args))
+    print(
+        f"matgrad plot {args.picture}: training {'-'.join(map(str, run.settings['layers']))} on {args.data} for "
+        f"{epochs} epoch{'s' if epochs != 1 else ''} as `matgrad train` would (give --checkpoint to draw a saved run)",
+        flush=True,
+    )
+    history = fit(
+        run.model,
+        run.loss,
+        run.optimizer,
+        run.train,
+        epochs,
+        run.settings["batch_size"],
+        run.test,
+        rng=np.random.default_rng(args.seed),
+        regularizer=run.regularizer,
+        schedule=run.schedule,
+        callbacks=callbacks_for(run.model) if callbacks_for else (),
+        progress=False,
+    )
+    return Trained(run.model, run.loss, run.optimizer, run.train, run.test, history)
