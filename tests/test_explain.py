@@ -185,6 +185,10 @@ def test_an_l2_regularizer_adds_lambda_w():
     e = seed_network("column", 0.1, seed=0)
     assert e.formula("∂C/∂W²") in ("0.1 W² + δ² (a¹)ᵀ", "δ² (a¹)ᵀ + 0.1 W²")
     assert e.ok
+    e.notation = "index"  # the regularizer's path: a number times an elementwise slope, entry kl
+    assert "Σ_ij 0.05 [2 W²]_ij δ_ik δ_jl = 0.05 [2 W²]_kl" in str(e)
+    e.notation = "differential"
+    assert "dC = Σ da² ⊙ (a² − y) = (a² − y) : da²" in str(e)  # ½ Σ 2 … folded
 
 
 def test_cost_table_shows_the_vjp_sweep_orders_of_magnitude_cheaper():

@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from ..symbolic import Expr, Num, Sym, bind, evaluate, simplify, substitute
+from ..symbolic import Expr, Num, Structural, Sym, bind, evaluate, simplify, substitute
 from .derive import Derivation, Line, _environment, _gradient, _references_by_name
 from .graph import Quantity
 
@@ -79,9 +79,49 @@ def index_reading(derivation: Derivation, line: Line, text: Any) -> str:
             upstream: Expr = Sym(f"g:{consumer.symbol}")
         else:
             upstream = _gradient(derivation, consumer, {})
+        if notation.derivatives:
+            parts.append(_elementwise_index(derivation, line, consumer, argnum, upstream, text))
+            continue
         replacements = {"{g}": text(upstream), "{out}": text(graph.ref(consumer))}
         replacements.update({f"{{{j}}}": text(graph.ref(arg)) for j, arg in enumerate(consumer.args)})
         for placeholder, value in replacements.items():
             template = template.replace(placeholder, value)
         parts.append(template)
     return " + ".join(parts) if parts else "0"
+
+
+def _elementwise_index(
+    derivation: Derivation, line: Line, consumer: Quantity, argnum: int, upstream: Expr, text: Any
+) -> str:
+    """``Σ_j [g]_j [f']_j δ_jk = [g]_k [f']_k``, with f' of the actual arguments, simplified.
+
+    A matrix quantity is indexed kl (summed over ij); a number is written without indices.
+    """
+    graph = derivation.graph
+    notation = consumer.prim.notation
+    mapping = {"out": graph.ref(consumer)}
+    mapping.update({f"x{j}": graph.ref(arg) for j, arg in enumerate(consumer.args)})
+    derivative = notation.derivatives[min(argnum, len(notation.derivatives) - 1)]
+    slope = simplify(bind(substitute(derivative, mapping), graph.context(consumer, argnum)))
+    matrix = len(line.shape) == 2 and min(line.shape) > 1
+    summed, free, kronecker = ("ij", "kl", "δ_ik δ_jl") if matrix else ("j", "k", "δ_jk")
+
+    def component(expr: Expr, index: str) -> str:
+        number = _spread_number(expr)  # the g of a sum is one number copied to every entry
+        return text(number) if number is not None else f"[{text(expr)}]_{index}"
+
+    g = component(upstream, summed)
+    wrt = f"[{text(graph.ref(line.quantity))}]_{free}"
+    output = f"[{text(graph.ref(consumer))}]_{summed}"
+    if slope == Num(1.0):
+        return f"Σ_{summed} {g} ∂{output}/∂{wrt} = Σ_{summed} {g} {kronecker} = {component(upstream, free)}"
+    return (
+        f"Σ_{summed} {g} ∂{output}/∂{wrt} = Σ_{summed} {g} {component(slope, summed)} {kronecker} "
+        f"= {component(upstream, free)} {component(slope, free)}"
+    )
+
+
+def _spread_number(expr: Expr) -> Num | None:
+    while isinstance(expr, Structural) and expr.text == "{0}":
+        expr = expr.operand
+    return expr if isinstance(expr, Num) else None

@@ -48,6 +48,7 @@ class Notation:
     index: tuple[str, ...]
     product: tuple[str, ...]
     why: str
+    derivatives: tuple[Expr, ...] = ()  # elementwise maps: f' per input, the diagonal of the Jacobian
 
     def __post_init__(self) -> None:
         if len({len(self.vjp), len(self.jvp), len(self.index), len(self.product)}) != 1:
@@ -86,9 +87,10 @@ def elementwise(
     expression: Expr, derivatives: tuple[Any, ...], why: str = "", products: tuple[str, ...] | None = None
 ) -> Notation:
     """An elementwise map: its Jacobian is diagonal, diag(f'(x)), so its VJP is g ⊙ f'(x)."""
-    vjps, jvps, index, product = [], [], [], []
+    vjps, jvps, index, product, diagonals = [], [], [], [], []
     for i, derivative in enumerate(derivatives):
         d = wrap(derivative)
+        diagonals.append(d)
         vjps.append(_scaled(g, d))
         jvps.append(_scaled(t, d))
         collapsed = "[{g}]_k" if d == Num(1.0) else f"[{{g}}]_k [{render_formula(d)}]_k"
@@ -100,7 +102,9 @@ def elementwise(
         "elementwise: out_j depends on input_j alone, so ∂out/∂input is diagonal, diag(f'), "
         "and a vector times a diagonal matrix is a Hadamard product"
     )
-    return Notation(expression, tuple(vjps), tuple(jvps), tuple(index), tuple(products or product), reason)
+    return Notation(
+        expression, tuple(vjps), tuple(jvps), tuple(index), tuple(products or product), reason, tuple(diagonals)
+    )
 
 
 def _scaled(seed: Sym, factor: Expr) -> Expr:
