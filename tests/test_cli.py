@@ -144,6 +144,8 @@ def test_explain_re_renders_in_the_other_layout():
     assert row.returncode == 0, row.stderr
     for line in ("z¹ = x W¹ + b¹", "δ¹ = (δ² (W²)ᵀ) ⊙ σ'(z¹)", "∂C/∂W¹ = xᵀ δ¹"):
         assert line in row.stdout
+    closed = matgrad("explain", "--layout", "row", "--inline")
+    assert "∂C/∂W² = (a¹)ᵀ ((a² − y) ⊙ σ'(z²))" in closed.stdout  # seed 000's Hᵀ((Y − Y*) ⊙ f'(HW + B))
     jacobians = matgrad("explain", "--jacobians")
     assert jacobians.returncode == 0 and "∂a²/∂z²   (2 × 2, diagonal" in jacobians.stdout
     assert "vᵀJ = VJP ✗" not in jacobians.stdout and jacobians.stdout.count("vᵀJ = VJP ✓") == 8

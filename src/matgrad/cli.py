@@ -99,6 +99,7 @@ def _add_explain(commands: Any) -> None:
     p.add_argument("--format", default="text", choices=["text", "markdown", "latex"])
     p.add_argument("--cost", action="store_true", help="count the work of the VJP sweep against Jacobian products")
     p.add_argument("--jacobians", action="store_true", help="print each step's explicit Jacobian beside its VJP")
+    p.add_argument("--inline", action="store_true", help="write every δ out: closed forms, as in seed 000")
     p.add_argument("--seed", type=int, default=0)
 
 

@@ -116,7 +116,7 @@ def explain(
         )
     given.setdefault(id(output), loss_name)
     graph = Graph(output, given)
-    derivation = derive(graph, loss_name=given[id(output)], inline=inline)
+    derivation = derive(graph, loss_name=given[id(output)], closed_forms=inline)
     if layout is not None:
         derivation = relayout(derivation, layout)
         if derivation.layout is not None and notation != "jacobian":

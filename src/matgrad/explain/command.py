@@ -9,6 +9,7 @@ import numpy as np
 
 from ..tensor import Tensor
 from .api import Explanation, explain, superscript
+from .derive import inline
 from .layout import relayout
 
 
@@ -89,6 +90,8 @@ def explain_command(args: argparse.Namespace) -> int:
         explanation = checkpoint_explanation(args.checkpoint, args.examples, args.seed)
     else:
         explanation = seed_network(args.layout, args.l2, args.seed)
+    if args.inline:
+        inline(explanation.derivation)
     if args.render_layout:
         if args.notation != "jacobian":
             raise UsageError("--render-layout re-renders in the jacobian notation; drop --notation")

@@ -86,7 +86,9 @@ class Derivation:
         return all(line.ok for line in self.lines)
 
 
-def derive(graph: Graph, loss_name: str = "C", tolerance: float | None = None, inline: bool = False) -> Derivation:
+def derive(
+    graph: Graph, loss_name: str = "C", tolerance: float | None = None, closed_forms: bool = False
+) -> Derivation:
     """Build and check the lines of ``∂loss/∂q`` for every named quantity ``q``."""
     dtype = graph.output.tensor.dtype
     derivation = Derivation(graph, loss_name, tolerance or (1e-9 if dtype == np.float64 else 1e-4))
@@ -103,10 +105,10 @@ def derive(graph: Graph, loss_name: str = "C", tolerance: float | None = None, i
         for consumer, argnum in line.quantity.consumers:  # the step that makes this line
             _note(line.products, _product_name(consumer, argnum, line.quantity))
             _note(line.reasons, consumer.prim.notation.why)
-    if inline:
-        _inline(derivation)
     for line in derivation.lines:
         check_line(derivation, line)
+    if closed_forms:
+        inline(derivation)
     return derivation
 
 
@@ -209,13 +211,15 @@ def _environment(derivation: Derivation) -> dict[str, Any]:
     return env
 
 
-def _inline(derivation: Derivation) -> None:
-    """Closed forms: replace every δ by its own formula (seed 000's ∂J/∂W = Hᵀ((Y − Y*) ⊙ f'(HW + B)))."""
+def inline(derivation: Derivation) -> None:
+    """Closed forms: replace every δ by its own formula (seed 000's ∂J/∂W = Hᵀ((Y − Y*) ⊙ f'(HW + B))),
+    and check the lines again."""
     formulas: dict[str, Expr] = {}
     for line in derivation.lines:  # consumers first, so each δ is already closed when used
         line.formula = simplify(substitute(line.formula, formulas))
         if line.name.startswith("δ"):
             formulas[line.symbol] = line.formula
+        check_line(derivation, line)
 
 
 def check_line(derivation: Derivation, line: Line) -> None:
