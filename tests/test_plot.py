@@ -3,6 +3,8 @@ arrows checked against the network itself and ``mg.grad``; the ``matgrad plot`` 
 
 import os
 import shutil
+import subprocess
+import sys
 import time
 
 import matplotlib.image
@@ -185,6 +187,18 @@ def test_a_50_by_50_grid_on_all_of_digits_takes_seconds():
 def test_bad_parameter_names_say_what_exists(digits, params, message):
     with pytest.raises(ValueError, match=message):
         mg.plot.compute_surface(seed_network(), mg.nn.MSELoss(), digits, params)
+
+
+def test_without_matplotlib_the_pictures_say_how_to_install_it():
+    script = """
+import sys
+sys.modules["matplotlib"] = None  # as if it were not installed
+from matgrad.cli import main
+print("exit", main(["plot", "curves", "--checkpoint", "none.npz"]))
+"""
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
+    assert "exit 1" in result.stdout, result.stderr
+    assert 'matplotlib, which is not installed: pip install "matgrad[cli]"' in result.stderr
 
 
 # ----- the computation graph ------------------------------------------------------------------

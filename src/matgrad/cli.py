@@ -124,10 +124,42 @@ def _add_demo(commands: Any) -> None:
     p.add_argument("--seed", type=int, default=0)
 
 
+def _add_plot(commands: Any) -> None:
+    p = commands.add_parser("plot", help="pictures: cost surface, computation graph, training curves, decision regions")
+    pictures = p.add_subparsers(dest="picture", required=True, metavar="PICTURE")
+    about = {
+        "surface": "the loss over two weights in 3-D and as contours, with −∇C from backward and the descent path",
+        "graph": "the recorded computation, one box per primitive (DOT always; SVG/PNG/PDF with Graphviz's dot)",
+        "curves": "loss and accuracy per epoch, training and test",
+        "boundary": "the decision regions of a network trained on 2-D data",
+    }
+    for name, text in about.items():
+        q = pictures.add_parser(name, help=text, description=text)
+        q.add_argument("--checkpoint", type=Path, help="a run of matgrad train (default: train the seed network here)")
+        q.add_argument("--seed", type=int, default=0)
+        q.add_argument("--out", type=Path, default=Path(f"{name}.svg" if name == "graph" else f"{name}.png"))
+        if name != "graph":
+            q.add_argument("--data", default="moons" if name == "boundary" else "digits", help="without --checkpoint")
+            q.add_argument("--epochs", type=int, help="without --checkpoint (default: 300 for boundary, else 30)")
+            q.add_argument("--dpi", type=_positive_int, default=100)
+    surface, graph, boundary = (pictures.choices[name] for name in ("surface", "graph", "boundary"))
+    surface.add_argument("--params", nargs=2, default=["W2[0,1]", "W2[1,2]"], metavar="W",
+                         help="two weights: Wℓ[i,j] or bℓ[j] of the ℓ-th Linear layer, W stored (in, out)")
+    surface.add_argument("--path", default="descent", choices=["descent", "training", "none"],
+                         help="descent: the run's optimizer on this slice; training: the weights after each epoch")
+    surface.add_argument("--steps", type=int, default=500, help="steps of --path descent")
+    surface.add_argument("--span", type=float, help="half width of the grid (default: twice the larger weight, ≥ 1)")
+    surface.add_argument("--resolution", type=_positive_int, default=50, help="grid points along each weight")
+    surface.add_argument("--arrows", type=_positive_int, default=15, help="arrows along each weight")
+    graph.add_argument("--layers", type=_int_list, default=[4, 3, 2], help="sizes of seed 001's network")
+    graph.add_argument("--examples", type=_positive_int, default=1, help="examples in the batch")
+    boundary.add_argument("--resolution", type=_positive_int, default=300, help="grid points along each axis")
+
+
 def parser() -> argparse.ArgumentParser:
     top = argparse.ArgumentParser(prog="matgrad", description=__doc__.splitlines()[0])
     commands = top.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    for add in (_add_train, _add_evaluate, _add_predict, _add_explain, _add_check, _add_demo):
+    for add in (_add_train, _add_evaluate, _add_predict, _add_explain, _add_check, _add_demo, _add_plot):
         add(commands)
     return top
 
@@ -138,6 +170,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     from .claim.command import check_command
     from .explain.command import explain_command
     from .formula import FormulaError
+    from .plot.command import plot_command
 
     handlers = {
         "train": runs.train_command,
@@ -145,6 +178,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "predict": runs.predict_command,
         "explain": explain_command,
         "check": check_command,
+        "plot": plot_command,
     }
     try:
         if args.command == "demo":

@@ -43,8 +43,7 @@ def plot_command(args: argparse.Namespace) -> int:
 
 
 def _surface(args: argparse.Namespace) -> int:
-    from .landscape import TrackWeights
-    from .surface import cost_surface
+    from . import TrackWeights, cost_surface  # through the package: a missing matplotlib is explained
 
     if args.path == "training" and args.checkpoint:
         raise ValueError(
@@ -74,7 +73,7 @@ def _surface(args: argparse.Namespace) -> int:
 
 
 def _curves(args: argparse.Namespace) -> int:
-    from .curves import training_curves
+    from . import training_curves
 
     trained = _trained(args)
     if len(trained.history) == 0:
@@ -84,7 +83,7 @@ def _curves(args: argparse.Namespace) -> int:
 
 
 def _boundary(args: argparse.Namespace) -> int:
-    from .boundary import decision_regions
+    from . import decision_regions
 
     trained = _trained(args)
     figure = decision_regions(

@@ -14,7 +14,7 @@ from mpl_toolkits.mplot3d.art3d import Line3DCollection
 from .canvas import new_figure
 from .landscape import CostSurface, compute_surface
 
-PATH_COLOUR, CENTRE_COLOUR = "#d62728", "#ff7f0e"
+PATH_COLOUR, CENTRE_COLOUR = "#d62728", "white"
 
 
 def cost_surface(
