@@ -150,6 +150,16 @@ def test_descent_from_an_optimizer_goes_downhill_on_the_slice(digits, tmp_path):
     np.testing.assert_array_equal(by_factory.path, surface.path)
 
 
+def test_descent_steps_the_weights_themselves_so_weight_decay_pulls_them_to_zero(digits):
+    net, loss = seed_network(), mg.nn.MSELoss()
+    flat = mg.plot.compute_surface(net, loss, digits, optimizer=lambda p: mg.optim.SGD(p, lr=0.0), start=(2.0, 3.0))
+    np.testing.assert_array_equal(flat.path[-1], [2.0, 3.0])
+    decayed = mg.plot.compute_surface(
+        net, loss, digits, optimizer=lambda p: mg.optim.SGD(p, lr=1e-3, weight_decay=100.0), start=(2.0, 3.0), steps=50
+    )
+    assert np.all(np.abs(decayed.path[-1]) < 0.1 * np.abs(decayed.path[0]))
+
+
 def test_training_path_from_a_tracked_history(digits, tmp_path):
     net, loss = seed_network(), mg.nn.MSELoss()
     params = [("W2", (0, 1)), ("W2", (1, 2))]

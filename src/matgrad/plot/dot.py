@@ -93,7 +93,9 @@ def graph(
     """
     given = {id(t): name for t, name in (names or {}).items()}
     if hasattr(target, "parameters") and hasattr(target, "forward"):
-        target, _ = _network(target, loss, x, y, given)
+        if loss is None or x is None or y is None:
+            raise ValueError("plot.graph: a network is drawn on examples: pass loss=, x= and y=")
+        target, _ = _network(target, loss, x, y, given)  # explain's walk, which names zˡ, aˡ, Wˡ, bˡ
     if not isinstance(target, Tensor):
         raise TypeError(f"plot.graph: expected a Tensor or an nn network, got {type(target).__name__}")
     if not target.requires_grad:

@@ -32,8 +32,8 @@ ELEMENTS_PER_BATCH = 1 << 21  # widest (G, N, width) array of one batch of grid 
 
 class LossSlice:
     """``C(w₁, w₂)``: the mean loss over ``data`` as a function of two weights, all others fixed
-    at their current values.  ``slice(points)`` gives the loss at each row of a ``(M, 2)`` array;
-    ``slice.gradient(points)`` also ``∂C/∂(w₁, w₂)`` there, from one batched backward pass."""
+    at their current values.  ``loss_slice(points)`` gives the loss at each row of a ``(M, 2)``
+    array; ``loss_slice.gradient(points)`` also ``∂C/∂(w₁, w₂)`` there, by batched backward passes."""
 
     def __init__(self, net: Any, loss: Callable, data: Any, weights: Sequence[Weight]) -> None:
         self.weights = tuple(weights)
@@ -192,15 +192,18 @@ def descend(loss_slice: LossSlice, start: np.ndarray, optimizer: Any, steps: int
     ``optimizer`` is an Optimizer (its kind and hyperparameters are reused on the two weights)
     or a callable ``params -> Optimizer`` such as ``lambda p: mg.optim.SGD(p, lr=3.0)``.
     """
-    offsets = [Tensor(np.array([start[k] - loss_slice.centre[k]]), requires_grad=True) for k in range(2)]
-    stepper = _optimizer_over(optimizer, offsets)
-    visited = [np.array(start, dtype=np.float64)]
+    # the optimizer steps the weights' values themselves, not their offsets, so that weight decay
+    # pulls them towards 0 as it does in training
+    weights = [Tensor(np.array([float(start[k])]), requires_grad=True) for k in range(2)]
+    stepper = _optimizer_over(optimizer, weights)
+    visited = [np.array([w.data[0] for w in weights])]
     for _ in range(steps):
         stepper.zero_grad()
         with enable_grad():
+            offsets = [w - loss_slice.centre[k] for k, w in enumerate(weights)]
             loss_slice.losses(offsets).sum().backward()
         stepper.step()
-        visited.append(loss_slice.centre + np.array([offsets[0].data[0], offsets[1].data[0]]))
+        visited.append(np.array([w.data[0] for w in weights]))
     return np.array(visited)
 
 
@@ -223,9 +226,10 @@ class CostSurface:
     """A loss surface over two weights, ready to draw.
 
     ``w1`` and ``w2`` are ``meshgrid`` arrays ``(R, R)`` of the weights' values and ``loss`` the
-    loss there; ``arrow_points`` ``(M, 2)``, ``arrows`` to a side, carry ``arrow_loss`` and ``gradient`` ``(M, 2)``,
-    ∂C/∂(w₁, w₂) by matgrad's backward pass; ``path`` ``(T, 2)`` and ``path_loss`` (empty when
-    there is none) are described by ``path_label``; ``centre`` is where the network's weights are.
+    loss there.  ``arrow_points`` ``(M, 2)``, ``arrows`` to a side, carry ``arrow_loss`` and
+    ``gradient`` ``(M, 2)``, ∂C/∂(w₁, w₂) by matgrad's backward pass.  ``path`` ``(T, 2)`` and
+    ``path_loss`` (empty when there is none) are described by ``path_label``.  ``centre`` is
+    where the network's weights are.
     """
 
     weights: tuple[Weight, ...]
@@ -263,9 +267,10 @@ def compute_surface(
 ) -> CostSurface:
     """Evaluate the loss on a ``resolution × resolution`` grid of two weights, and −∇C on an
     ``arrows × arrows`` grid, around their current values (± ``span``; by default twice the
-    larger weight's size, at least 1).  With ``path`` (a History recorded by :class:`TrackWeights`, or
-    ``(T, 2)`` values) or ``optimizer`` (descend ``steps`` full-batch steps on this slice from
-    ``start``, by default the highest of four points near the grid's corners) also the path.
+    larger weight's size, at least 1).  With ``path`` (a History recorded by
+    :class:`TrackWeights`, or ``(T, 2)`` values) or ``optimizer`` (descend ``steps`` full-batch
+    steps on this slice from ``start``, by default the highest of four points near the grid's
+    corners) also the path, and the grid widens to hold it.
     """
     if path is not None and optimizer is not None:
         raise ValueError("cost_surface: give path (where training went) or optimizer (descend on this slice), not both")

@@ -67,7 +67,7 @@ def draw_surface(surface: CostSurface) -> Figure:
     return figure
 
 
-def descent_directions(surface: CostSurface) -> np.ndarray:
+def _descent_directions(surface: CostSurface) -> np.ndarray:
     """−∇C at each arrow point, as unit vectors ``(M, 2)`` (zero where the gradient is zero)."""
     return -_unit_rows(surface.gradient)
 
@@ -99,14 +99,17 @@ def _vectors_on_surface(surface: CostSurface, ranges: np.ndarray) -> tuple[np.nd
     keep = keep.ravel()
     gradient = surface.gradient[keep]
     tails = np.column_stack([surface.arrow_points[keep], surface.arrow_loss[keep]])
-    return tails, 0.08 * _unit_rows(np.column_stack([-gradient, -np.sum(gradient**2, axis=1)]) / ranges) * ranges
+    direction = np.column_stack([-gradient, -np.sum(gradient**2, axis=1)])
+    on_screen = 0.08 * _unit_rows(direction / ranges)  # 8% of the axes' ranges long
+    return tails, on_screen * ranges
 
 
 def _arrow_segments(tails: np.ndarray, vectors: np.ndarray, ranges: np.ndarray) -> np.ndarray:
     """Line segments of 3-D arrows: a shaft and four barbs around it, a wire cone.
 
-    mplot3d's own quiver builds its heads in data units, which with a loss axis a thousandth of
-    the weight axes makes them spikes; these are built in screen units, then scaled back.
+    mplot3d's own quiver builds its heads in data units, which with a loss axis hundreds of times
+    shorter than the weight axes makes them tall spikes; these are built in screen units, then
+    scaled back.
     """
     screen = vectors / ranges
     along = _unit_rows(screen)
@@ -130,7 +133,7 @@ def _draw_contours(axes: Axes, surface: CostSurface, figure: Figure) -> None:
     axes.contour(surface.w1, surface.w2, surface.loss, levels=filled.levels, colors="black", linewidths=0.3, alpha=0.5)
     figure.colorbar(filled, ax=axes, label="C")
     points, lengths = surface.arrow_points, _arrow_lengths(surface)
-    directions = descent_directions(surface) * lengths[:, None]
+    directions = _descent_directions(surface) * lengths[:, None]
     axes.quiver(
         points[:, 0],
         points[:, 1],
