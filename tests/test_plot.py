@@ -294,8 +294,9 @@ def moons_run():
 
 def test_training_curves_render(moons_run, tmp_path):
     *_, history = moons_run
-    pixels = rendered(mg.plot.training_curves(history), tmp_path)
-    assert pixels.shape[:2] == (160, 400)
+    figure = mg.plot.training_curves(history)
+    assert rendered(figure, tmp_path).shape[:2] == (160, 400)
+    assert figure._repr_png_()[:8] == PNG_SIGNATURE  # what Jupyter shows inline, without pyplot
 
 
 def test_decision_regions_colour_the_plane_by_the_networks_classes(moons_run, tmp_path):

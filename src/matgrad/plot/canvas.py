@@ -2,15 +2,27 @@
 
 from __future__ import annotations
 
+import io
+
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
 
-def new_figure(width: float, height: float) -> Figure:
-    """A ``width × height`` inch figure drawn by Agg, whatever backend pyplot would pick.
+class Picture(Figure):
+    """A Figure that Jupyter shows inline by itself.
 
-    Jupyter still shows it inline (its formatter prints any Figure), and ``savefig`` writes it.
+    Jupyter's own hook for figures is installed only once pyplot is imported, and nothing here
+    imports pyplot, so the figure offers its PNG (``_repr_png_``) directly.
     """
-    figure = Figure(figsize=(width, height), layout="constrained")
+
+    def _repr_png_(self) -> bytes:
+        buffer = io.BytesIO()
+        self.savefig(buffer, format="png", dpi=100)
+        return buffer.getvalue()
+
+
+def new_figure(width: float, height: float) -> Picture:
+    """A ``width × height`` inch figure drawn by Agg, whatever backend pyplot would pick."""
+    figure = Picture(figsize=(width, height), layout="constrained")
     FigureCanvasAgg(figure)
     return figure

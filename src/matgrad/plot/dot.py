@@ -71,7 +71,9 @@ class GraphDrawing:
     def _repr_svg_(self) -> str | None:
         return self.render("svg").decode("utf-8") if shutil.which("dot") else None
 
-    def _repr_markdown_(self) -> str:
+    def _repr_markdown_(self) -> str | None:  # only without dot: Jupyter would prefer it to the SVG
+        if shutil.which("dot"):
+            return None
         return f"`dot` is not installed ({INSTALL_HINT}); the DOT text:\n\n```dot\n{self.source}\n```"
 
 
