@@ -150,6 +150,24 @@ def test_descent_from_an_optimizer_goes_downhill_on_the_slice(digits, tmp_path):
     np.testing.assert_array_equal(by_factory.path, surface.path)
 
 
+OPTIMIZERS = {
+    "sgd": lambda p: mg.optim.SGD(p, lr=0.5),
+    "nesterov": lambda p: mg.optim.SGD(p, lr=2.0, momentum=0.9, nesterov=True, weight_decay=1e-3),
+    "adam": lambda p: mg.optim.Adam(p, lr=0.05, betas=(0.8, 0.99)),
+    "adamw": lambda p: mg.optim.AdamW(p, lr=0.05, weight_decay=0.1),
+}
+
+
+@pytest.mark.parametrize("make", OPTIMIZERS.values(), ids=OPTIMIZERS)
+def test_descent_reuses_the_kind_and_settings_of_the_training_optimizer(digits, make):
+    net, loss = seed_network(), mg.nn.MSELoss()
+    settings = dict(steps=20, start=(1.0, -1.0), resolution=4, arrows=2)
+    by_instance = mg.plot.compute_surface(net, loss, digits, optimizer=make(net.parameters()), **settings)
+    by_factory = mg.plot.compute_surface(net, loss, digits, optimizer=make, **settings)
+    np.testing.assert_array_equal(by_instance.path, by_factory.path)
+    assert by_instance.path_loss[-1] < by_instance.path_loss[0]
+
+
 def test_descent_steps_the_weights_themselves_so_weight_decay_pulls_them_to_zero(digits):
     net, loss = seed_network(), mg.nn.MSELoss()
     flat = mg.plot.compute_surface(net, loss, digits, optimizer=lambda p: mg.optim.SGD(p, lr=0.0), start=(2.0, 3.0))

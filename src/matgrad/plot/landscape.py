@@ -209,7 +209,11 @@ def descend(loss_slice: LossSlice, start: np.ndarray, optimizer: Any, steps: int
 
 def _optimizer_over(optimizer: Any, params: list[Tensor]) -> Any:
     if hasattr(optimizer, "hyperparameters"):
-        return type(optimizer)(params, **optimizer.hyperparameters())
+        # a fresh optimizer of the same kind and settings over ``params``; configured from the
+        # hyperparameters, since constructors spell some differently (Adam's betas = beta1, beta2)
+        fresh = type(optimizer)(params, lr=optimizer.lr)
+        fresh._configure(fresh._check_hyper(optimizer.hyperparameters()))
+        return fresh
     if callable(optimizer):
         return optimizer(params)
     raise TypeError(
