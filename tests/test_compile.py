@@ -293,3 +293,17 @@ def test_one_array_in_two_argument_positions_is_an_error():
     X = np.ones((2, 3))
     with pytest.raises(CompileError, match="same array"):
         mg.compile(lambda W, X, Y: ((X @ W - Y[:, :1]) ** 2).sum())(np.ones((3, 1)), X, X)
+
+
+def test_fit_falls_back_to_eager_when_the_compiler_declines():
+    def loss(out, labels):  # a custom loss: one-hot encodes the labels with NumPy, outside the graph
+        return mg.cross_entropy(out, labels)
+
+    weights, _ = _fit(True, loss=loss)
+    eager_weights, _ = _fit(False, loss=loss)
+    assert_identical(weights, eager_weights)
+    net = mg.nn.MLP([8, 6, 3], seed=0)
+    step = mg.train.compiled_step(net, loss)
+    X, y = rng.standard_normal((10, 8)).astype(np.float32), rng.integers(0, 3, 10)
+    assert step(X, y) is None and step.failed
+    assert all(p.grad is None for p in net.parameters())
