@@ -15,6 +15,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
+
 from ..nn.linear import Linear
 from ..tensor import Tensor
 
@@ -89,10 +91,10 @@ def _name_and_index(spec: Any) -> tuple[str, tuple[int, ...]]:
             raise ValueError(f"plot: the index of {spec!r} must be integers, like W2[0,1]") from None
     if isinstance(spec, (tuple, list)) and len(spec) == 2 and isinstance(spec[0], str):
         name, index = spec
-        index = (index,) if isinstance(index, int) else tuple(index)
-        if not all(isinstance(i, int) for i in index):
+        index = (index,) if isinstance(index, (int, np.integer)) else tuple(index)
+        if not all(isinstance(i, (int, np.integer)) for i in index):
             raise ValueError(f"plot: the index of {spec!r} must be integers, like ('W2', (0, 1))")
-        return name, index
+        return name, tuple(int(i) for i in index)
     raise ValueError(f"plot: a parameter is written 'W2[0,1]' or ('W2', (0, 1)), got {spec!r}")
 
 
