@@ -12,15 +12,15 @@ node is classified by how it depends on the batch (:func:`_classify`):
 - *rows*: one row per example along axis 0 (``X @ W``, ``σ(X @ W + b)``, per-row losses);
 - *pooled*: a sum over the rows, and only linear maps of it since (the loss itself).
 
-One reverse sweep (:func:`matgrad.reverse.grad_of`) gives the cotangent ``G`` of every node
-where a free node meets the batch.  There the ordinary VJP would sum over the rows
-(``∂ℓ/∂W = Xᵀ G = Σₙ xₙ gₙᵀ``); its per-example form keeps them apart (``xₙ gₙᵀ`` for each
-``n``): :data:`PER_EXAMPLE_RULES`, one entry per primitive.  Elementwise primitives need no rule
-of their own: their table VJP, applied with the parameter broadcast to the output's shape and
-summed over every axis but the batch axis, is the per-example rule.  The per-row gradients then
-flow back to the parameters through the free nodes (transposes and reshapes of a parameter);
-a free node that meets no row (a penalty on the weights) gives every row the same gradient,
-from its ordinary VJP.
+One reverse sweep (:func:`matgrad.reverse.grad_of`, with those nodes as its targets) gives the
+cotangent ``G`` of every node where a free node meets the batch.  There the ordinary VJP would
+sum over the rows (``∂ℓ/∂W = Xᵀ G = Σₙ xₙ gₙᵀ``); its per-example form keeps them apart
+(``xₙ gₙᵀ`` for each ``n``): :data:`PER_EXAMPLE_RULES`, one entry per primitive.  Elementwise
+primitives need no rule of their own: their table VJP, applied with the parameter broadcast to
+the output's shape and summed over every axis but the batch axis, is the per-example rule.  The
+per-row gradients then flow back to the parameters through the free nodes (``W.T``, ``2 * W``,
+``softplus(s)``, ``W1 @ W2``: :data:`BATCHED_PULLBACKS`); a free node that meets no row (a
+penalty on the weights) gives every row the same gradient, from its ordinary VJP.
 
 The classification also checks the assumption that row ``n``'s loss depends on row ``n`` only:
 a reduction over the batch that is not the final sum (batch statistics), or a nonlinear
@@ -357,7 +357,7 @@ def _unsupported(node: Tensor, i: int, why: str) -> PerExampleError:
 
 
 # ----- the per-example rules ----------------------------------------------------------------
-def _matmul_rows(prim: Any, i: int, g: Any, out: Any, a: Any, b: Any) -> np.ndarray:
+def _matmul_rows(i: int, g: Any, a: Any, b: Any) -> np.ndarray:
     """``Z = A B`` with the rows in A: ``∂ℓₙ/∂B = aₙᵀ gₙ``; with the rows in B (``W Xₙ``): ``gₙ Xₙᵀ``."""
     n = len(g)
     if i == 1 and b.ndim == 2:  # each row's outer product aₙ gₙᵀ (summed over any inner axes)
@@ -411,7 +411,7 @@ ELEMENTWISE = frozenset(p.name for p in vars(_elementwise).values() if isinstanc
 #: the gradient of argument ``i`` (a parameter) for each row, ``(N,) + args[i].shape``.  ``g``
 #: is the cotangent of ``out``, with the batch on axis 0.  Only matmul needs its own formula.
 PER_EXAMPLE_RULES: dict[str, Callable[..., np.ndarray]] = {
-    "matmul": lambda prim, i, g, out, args, params: _matmul_rows(prim, i, g, out, *args),
+    "matmul": lambda prim, i, g, out, args, params: _matmul_rows(i, g, *args),
     **dict.fromkeys(ELEMENTWISE, _elementwise_rows),
 }
 
