@@ -83,6 +83,23 @@ def _log_base(x: Any) -> Any:
     return log(where(value(x) > 0, x, 1.0))
 
 
+def _power(x: Any, y: Any) -> Any:
+    """xʸ; a square as one multiplication (what ``x ** 2`` does in NumPy, the same numbers)."""
+    return np.square(x) if type(y) in (int, float) and y == 2 else np.power(x, y)
+
+
+def _power_x_vjp(g: Any, out: Any, x: Any, y: Any) -> Any:
+    if type(y) in (int, float) and y == 2:  # a square: g 2 x, the same numbers without the pass of x¹
+        return unbroadcast(g * y * x, x.shape)
+    return unbroadcast(g * y * _power_base(x, y) ** (y - 1), x.shape)
+
+
+def _power_x_jvp(t: Any, out: Any, x: Any, y: Any) -> Any:
+    if type(y) in (int, float) and y == 2:
+        return t * y * x
+    return t * y * _power_base(x, y) ** (y - 1)
+
+
 def _power_base(x: Any, y: Any) -> Any:
     """x, but 1 where x = y = 0: there y xʸ⁻¹ would be 0 · ∞, yet x⁰ = 1 is constant (slope 0)."""
     if isinstance(y, (int, float)) and y != 0:
@@ -93,15 +110,9 @@ def _power_base(x: Any, y: Any) -> Any:
 
 power = _binary(
     "power",
-    np.power,
-    vjp=[
-        lambda g, out, x, y: unbroadcast(g * y * _power_base(x, y) ** (y - 1), x.shape),
-        lambda g, out, x, y: unbroadcast(g * out * _log_base(x), y.shape),
-    ],
-    jvp=[
-        lambda t, out, x, y: t * y * _power_base(x, y) ** (y - 1),
-        lambda t, out, x, y: t * out * _log_base(x),
-    ],
+    _power,
+    vjp=[_power_x_vjp, lambda g, out, x, y: unbroadcast(g * out * _log_base(x), y.shape)],
+    jvp=[_power_x_jvp, lambda t, out, x, y: t * out * _log_base(x)],
     notation=elementwise(x0**x1, (fn("pow_prime", x0, x1), result * fn("logpos", x0))),
 )
 neg = Primitive("neg", np.negative, vjp=[lambda g, out, x: -g], jvp="linear", notation=elementwise(-x0, (-1,)))
@@ -250,10 +261,10 @@ def stable_sigmoid(x: np.ndarray) -> np.ndarray:
     if x.dtype.kind != "f":
         x = x.astype(np.float64)
     bound = _exponent_bound(x.dtype)
-    t = np.empty_like(x)
-    np.negative(x, out=t)
-    np.minimum(t, bound, out=t)
-    np.maximum(t, -bound, out=t)
+    t = np.negative(x)
+    if type(t) is not np.ndarray:  # a 0-d input gives a NumPy scalar, which has no buffer for out=
+        t = np.asarray(t)
+    np.minimum(t, bound, out=t)  # only e⁻ˣ can overflow; its underflow to 0 gives σ = 1 exactly
     np.exp(t, out=t)
     t += 1
     return np.reciprocal(t, out=t)
