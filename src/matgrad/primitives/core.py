@@ -130,11 +130,73 @@ def unbroadcast(g: Any, shape: tuple[int, ...]) -> Any:
     """Sum a gradient over the axes NumPy broadcast, so that it has ``shape`` again."""
     if g.shape == shape:
         return g
-    lead = g.ndim - len(shape)
+    lead, kept = _broadcast_axes(g.shape, shape)
+    if type(g) is np.ndarray:  # what ndarray.sum calls, without its Python layer
+        if lead:
+            g = np.add.reduce(g, lead)
+        return np.add.reduce(g, kept, None, None, True) if kept else g
     if lead:
-        g = g.sum(axis=tuple(range(lead)))
-    kept = tuple(i for i, n in enumerate(shape) if n == 1 and g.shape[i] != 1)
+        g = g.sum(axis=lead)
     return g.sum(axis=kept, keepdims=True) if kept else g
+
+
+@functools.lru_cache(maxsize=1024)
+def _broadcast_axes(have: tuple[int, ...], shape: tuple[int, ...]) -> tuple[tuple[int, ...], tuple[int, ...]]:
+    """The leading axes to sum away, then the size-1 axes of ``shape`` to sum with keepdims."""
+    lead = len(have) - len(shape)
+    rest = have[lead:] if lead > 0 else have
+    return tuple(range(lead)), tuple(i for i, n in enumerate(shape) if n == 1 and rest[i] != 1)
+
+
+def passes(g: Any, out: Any, *inputs: Any, **params: Any) -> Any:
+    """The core of a VJP that hands ``g`` on as it is (before any axes broadcast are summed back)."""
+    return g
+
+
+def reading(*positions: int) -> Callable[[Rule], Rule]:
+    """Declare which values a rule reads, by position in ``(g, out, *inputs)`` (shapes and dtypes
+    are always free to read): a compiled plan computes once a call whose read values are all
+    trace-time constants (a seed of ones, Python scalars)."""
+
+    def mark(rule: Rule) -> Rule:
+        rule.reads = frozenset(positions)
+        return rule
+
+    return mark
+
+
+passes.reads = frozenset({0})
+
+
+def summed(core: Rule, argnum: int) -> Rule:
+    """The VJP ``unbroadcast(core(g, out, x, y), shape of input argnum)`` of a binary primitive.
+
+    The rule keeps ``core`` as ``rule.core``: where a compiled plan knows at trace time that the
+    core's result already has the input's shape, it calls ``core`` alone (or, for :func:`passes`,
+    nothing at all); everywhere else the rule itself runs, so each formula is written once.
+    """
+    if core is passes:
+        if argnum == 0:
+
+            def rule(g: Any, out: Any, x: Any, y: Any) -> Any:
+                return unbroadcast(g, x.shape)
+        else:
+
+            def rule(g: Any, out: Any, x: Any, y: Any) -> Any:
+                return unbroadcast(g, y.shape)
+    elif argnum == 0:
+
+        def rule(g: Any, out: Any, x: Any, y: Any) -> Any:
+            return unbroadcast(core(g, out, x, y), x.shape)
+    else:
+
+        def rule(g: Any, out: Any, x: Any, y: Any) -> Any:
+            return unbroadcast(core(g, out, x, y), y.shape)
+
+    rule.core = core
+    if hasattr(core, "reads"):
+        rule.reads = core.reads
+    return rule
 
 
 def shape_of(x: Any) -> tuple[int, ...]:

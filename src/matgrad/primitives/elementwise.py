@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 
 from ..symbolic import fn
-from .core import Primitive, register, unbroadcast, value
+from .core import Primitive, passes, reading, register, summed, unbroadcast, value
 from .notation import elementwise, structural
 from .notation import out as result
 from .notation import x as inputs
@@ -45,14 +45,14 @@ def _binary(name: str, forward: Any, vjp: Any, jvp: Any, notation: Any) -> Primi
 add = _binary(
     "add",
     np.add,
-    vjp=[lambda g, out, x, y: unbroadcast(g, x.shape), lambda g, out, x, y: unbroadcast(g, y.shape)],
+    vjp=[summed(passes, 0), summed(passes, 1)],
     jvp=[lambda t, out, x, y: t, lambda t, out, x, y: t],
     notation=elementwise(x0 + x1, (1, 1)),
 )
 sub = _binary(
     "sub",
     np.subtract,
-    vjp=[lambda g, out, x, y: unbroadcast(g, x.shape), lambda g, out, x, y: unbroadcast(-g, y.shape)],
+    vjp=[summed(passes, 0), summed(reading(0)(lambda g, out, x, y: -g), 1)],
     jvp=[lambda t, out, x, y: t, lambda t, out, x, y: -t],
     notation=elementwise(x0 - x1, (1, -1)),
 )
@@ -60,8 +60,8 @@ mul = _binary(
     "mul",
     np.multiply,
     vjp=[
-        lambda g, out, x, y: unbroadcast(g * y, x.shape),
-        lambda g, out, x, y: unbroadcast(g * x, y.shape),
+        summed(reading(0, 3)(lambda g, out, x, y: g * y), 0),
+        summed(reading(0, 2)(lambda g, out, x, y: g * x), 1),
     ],
     jvp="linear",
     notation=elementwise(x0 * x1, (x1, x0)),
@@ -70,8 +70,8 @@ div = _binary(
     "div",
     np.divide,
     vjp=[
-        lambda g, out, x, y: unbroadcast(g / y, x.shape),
-        lambda g, out, x, y: unbroadcast(-g * out / y, y.shape),
+        summed(reading(0, 3)(lambda g, out, x, y: g / y), 0),
+        summed(lambda g, out, x, y: -g * out / y, 1),
     ],
     jvp=[lambda t, out, x, y: t / y, lambda t, out, x, y: -t * out / y],
     notation=elementwise(x0 / x1, (1 / x1, -result / x1)),
@@ -88,10 +88,10 @@ def _power(x: Any, y: Any) -> Any:
     return np.square(x) if type(y) in (int, float) and y == 2 else np.power(x, y)
 
 
-def _power_x_vjp(g: Any, out: Any, x: Any, y: Any) -> Any:
+def _power_x_core(g: Any, out: Any, x: Any, y: Any) -> Any:
     if type(y) in (int, float) and y == 2:  # a square: g 2 x, the same numbers without the pass of x¹
-        return unbroadcast(g * y * x, x.shape)
-    return unbroadcast(g * y * _power_base(x, y) ** (y - 1), x.shape)
+        return g * y * x
+    return g * y * _power_base(x, y) ** (y - 1)
 
 
 def _power_x_jvp(t: Any, out: Any, x: Any, y: Any) -> Any:
@@ -111,7 +111,7 @@ def _power_base(x: Any, y: Any) -> Any:
 power = _binary(
     "power",
     _power,
-    vjp=[_power_x_vjp, lambda g, out, x, y: unbroadcast(g * out * _log_base(x), y.shape)],
+    vjp=[summed(_power_x_core, 0), summed(lambda g, out, x, y: g * out * _log_base(x), 1)],
     jvp=[_power_x_jvp, lambda t, out, x, y: t * out * _log_base(x)],
     notation=elementwise(x0**x1, (fn("pow_prime", x0, x1), result * fn("logpos", x0))),
 )
@@ -251,29 +251,51 @@ def _exponent_bound(dtype: np.dtype) -> float:
     return min(float(np.log(info.max)), -float(np.log(info.smallest_normal))) - 1.0
 
 
-def stable_sigmoid(x: np.ndarray) -> np.ndarray:
+@functools.cache
+def _sigmoid_constants(dtype: np.dtype) -> tuple[np.ndarray, np.ndarray]:
+    """The exponent bound and 1 as 0-d arrays of ``dtype``: the same numbers as the Python
+    scalars they stand for (which NumPy converts to ``dtype`` anyway), without the conversion."""
+    constants = np.asarray(_exponent_bound(dtype), dtype=dtype), np.ones((), dtype=dtype)
+    for c in constants:
+        c.flags.writeable = False
+    return constants
+
+
+def stable_sigmoid(x: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
     """σ(x) = 1/(1 + e⁻ˣ) with the exponent clamped to exp's safe range: no inf, no warning.
 
     Accurate in relative terms for every x (unlike 1 − σ(−x) or tanh forms, which lose the
-    tiny values of the left tail), and as cheap as the naive formula.
+    tiny values of the left tail), and as cheap as the naive formula.  ``out``, an array of
+    ``x``'s shape and float dtype, receives the result (a compiled plan's buffer).
     """
-    x = np.asarray(x)
-    if x.dtype.kind != "f":
-        x = x.astype(np.float64)
-    bound = _exponent_bound(x.dtype)
-    t = np.negative(x)
+    if type(x) is not np.ndarray or x.dtype.kind != "f":
+        x = np.asarray(x)
+        if x.dtype.kind != "f":
+            x = x.astype(np.float64)
+    bound, one = _sigmoid_constants(x.dtype)
+    t = np.negative(x, out=out)
     if type(t) is not np.ndarray:  # a 0-d input gives a NumPy scalar, which has no buffer for out=
         t = np.asarray(t)
     np.minimum(t, bound, out=t)  # only e⁻ˣ can overflow; its underflow to 0 gives σ = 1 exactly
     np.exp(t, out=t)
-    t += 1
+    np.add(t, one, out=t)
     return np.reciprocal(t, out=t)
+
+
+stable_sigmoid.takes_out = True  # a compiled plan may hand it a buffer
+
+
+def _complement(out: Any) -> Any:
+    """1 − out, with 1 as a 0-d array of out's float dtype for arrays (the same numbers, faster)."""
+    if type(out) is np.ndarray and out.dtype.kind == "f":
+        return np.subtract(_sigmoid_constants(out.dtype)[1], out)
+    return 1 - out
 
 
 sigmoid = Primitive(
     "sigmoid",
     stable_sigmoid,
-    vjp=[lambda g, out, x: g * out * (1 - out)],  # σ' from the saved output
+    vjp=[lambda g, out, x: g * out * _complement(out)],  # σ' from the saved output
     jvp=[lambda t, out, x: t * out * (1 - out)],
     notation=elementwise(fn("sigmoid", x0), (fn("dsigmoid", x0),)),
 )

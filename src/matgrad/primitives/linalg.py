@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 
-from .core import Primitive, register, unbroadcast
+from .core import Primitive, register, summed
 from .notation import custom, g, linear, structural, t
 from .notation import x as inputs
 
@@ -27,26 +27,30 @@ def _expand_second_last(g: Any) -> Any:
     return g.reshape(g.shape[:-1] + (1,) + g.shape[-1:])
 
 
-def matmul_vjp_a(g: Any, out: Any, a: Any, b: Any) -> Any:
-    """∂ℓ/∂A = Ḡ Bᵀ (an outer product g bᵀ when b is a vector)."""
+def _matmul_a_core(g: Any, out: Any, a: Any, b: Any) -> Any:
+    """Ḡ Bᵀ (an outer product g bᵀ when b is a vector), before broadcast batch axes are summed back."""
     if a.ndim >= 2 and b.ndim >= 2:
-        return unbroadcast(g @ b.mT, a.shape)
+        return g @ b.mT
     if b.ndim == 1:  # out = A b drops A's last axis: ∂ℓ/∂A = g bᵀ
-        return unbroadcast(_expand_last(g) * b, a.shape)
+        return _expand_last(g) * b
     # a is a vector: out = a B drops B's second-to-last axis, so g gains it back
-    return unbroadcast((_expand_second_last(g) @ b.mT).reshape(g.shape[:-1] + a.shape), a.shape)
+    return (_expand_second_last(g) @ b.mT).reshape(g.shape[:-1] + a.shape)
 
 
-def matmul_vjp_b(g: Any, out: Any, a: Any, b: Any) -> Any:
-    """∂ℓ/∂B = Aᵀ Ḡ (an outer product a gᵀ when a is a vector)."""
+def _matmul_b_core(g: Any, out: Any, a: Any, b: Any) -> Any:
+    """Aᵀ Ḡ (an outer product a gᵀ when a is a vector), before broadcast batch axes are summed back."""
     if a.ndim >= 2 and b.ndim >= 2:
-        return unbroadcast(a.mT @ g, b.shape)
+        return a.mT @ g
     if a.ndim == 1:  # out = a B drops B's second-to-last axis: ∂ℓ/∂B = a gᵀ
         if b.ndim == 1:
             return g * a
-        return unbroadcast(_expand_last(a) * _expand_second_last(g), b.shape)
+        return _expand_last(a) * _expand_second_last(g)
     # b is a vector: out = A b drops the last axis
-    return unbroadcast((a.mT @ _expand_last(g)).reshape(g.shape[:-1] + b.shape), b.shape)
+    return (a.mT @ _expand_last(g)).reshape(g.shape[:-1] + b.shape)
+
+
+matmul_vjp_a = summed(_matmul_a_core, 0)  # ∂ℓ/∂A = Ḡ Bᵀ
+matmul_vjp_b = summed(_matmul_b_core, 1)  # ∂ℓ/∂B = Aᵀ Ḡ
 
 
 def matmul_hint(values: Sequence[Any], params: dict) -> str:

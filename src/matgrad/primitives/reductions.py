@@ -11,7 +11,7 @@ from typing import Any
 
 import numpy as np
 
-from .core import Primitive, register, shape_of, value
+from .core import Primitive, reading, register, shape_of, value
 from .elementwise import exp
 from .notation import custom, g, structural, t
 from .notation import x as inputs
@@ -83,6 +83,7 @@ def _count(shape: tuple[int, ...], axis: Any) -> int:
     return math.prod(shape[i] for i in _axes(axis, len(shape)))
 
 
+@reading(0)  # g only: x's shape is static
 def _sum_vjp(g: Any, out: Any, x: Any, axis: Any = None, keepdims: bool = False) -> Any:
     if axis is not None:
         g = keep_axes(g, x.shape, axis, keepdims)
