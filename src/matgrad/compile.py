@@ -33,8 +33,9 @@ from typing import Any
 
 import numpy as np
 
+from .primitives.core import passes
 from .pytree import TreeDef, tree_flatten, tree_map, tree_unflatten
-from .reverse import _accumulate_leaf_grad, backward, grad_of, toposort
+from .reverse import backward, grad_of, toposort
 from .state import STATE
 from .tensor import Tensor
 from .transforms import Argnums, _Trace, value_and_grad
@@ -75,16 +76,22 @@ class CompiledFunction:
         self.traces = 0
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
-        leaves: list[Any] = []
-        key: list[Any] = []
-        _flatten_signature((args, kwargs), leaves, key)
-        if STATE.anomaly or STATE.transform_depth or _needs_graph(leaves, self.backward_mode):
+        signature = None if kwargs else _array_signature(args)
+        if signature is None:
+            leaves: list[Any] = []
+            key: Any = []
+            _flatten_signature((args, kwargs), leaves, key)
+            key = tuple(key)
+            if _needs_graph(leaves, self.backward_mode):
+                return self._eager(args, kwargs)
+        else:
+            leaves, key = signature
+        if STATE.anomaly or STATE.transform_depth:
             return self._eager(args, kwargs)
-        key = tuple(key)
         plan = self.plans.get(key)
         if plan is None:
             return self._trace(key, args, kwargs, leaves)
-        return plan.run(leaves)
+        return plan.function(leaves)
 
     def _eager(self, args: tuple, kwargs: dict) -> Any:
         if self.backward_mode:
@@ -105,6 +112,31 @@ class CompiledFunction:
 def _needs_graph(leaves: list, backward_mode: bool) -> bool:
     """Tensors that require grad as arguments: value_and_grad must keep their graph (nested use)."""
     return not backward_mode and any(type(x) is Tensor and x.requires_grad for x in leaves)
+
+
+_ARRAYS = object()  # marks the keys of _array_signature, which never equal _flatten_signature's
+
+
+def _array_signature(args: tuple) -> tuple[list, tuple] | None:
+    """``_flatten_signature`` for the common call, arguments that are arrays or flat lists and
+    tuples of arrays: the same leaves, a key of their shapes and dtypes; None for anything else."""
+    leaves: list[Any] = []
+    key: list[Any] = [_ARRAYS]
+    for arg in args:
+        kind = type(arg)
+        if kind is np.ndarray:
+            leaves.append(arg)
+            key += (arg.shape, arg.dtype)
+        elif kind is list or kind is tuple:
+            key.append((kind, len(arg)))
+            for item in arg:
+                if type(item) is not np.ndarray:
+                    return None
+                leaves.append(item)
+                key += (item.shape, item.dtype)
+        else:
+            return None
+    return leaves, tuple(key)
 
 
 def _flatten_signature(tree: Any, leaves: list, key: list) -> None:
@@ -188,10 +220,23 @@ class _Recorder:
             return None
 
         def logged(*args: Any, **params: Any) -> Any:
-            self.log.append((self.node, argnum, rule))
-            return rule(*args, **params)
+            result = rule(*args, **params)
+            core = getattr(rule, "core", None)
+            # the shape of the core's result (does unbroadcast sum anything?) and, for a rule that
+            # declares what it reads, its result, in case those reads are all constants (g, and
+            # scalars: an array that is read is never a constant)
+            core_shape = None if core is None else np.shape(args[0] if core is passes else core(*args, **params))
+            reads = getattr(rule, "reads", ())
+            kept = result if reads and all(i == 0 or _is_scalar(args[i]) for i in reads) else None
+            self.log.append((self.node, argnum, rule, core_shape, kept))
+            return result
 
         return logged
+
+
+def _is_scalar(x: Any) -> bool:
+    """An immutable constant whose value a plan may rely on: a Python or NumPy scalar."""
+    return isinstance(x, _STATIC) and not isinstance(x, str)
 
 
 def _sweep_logged(nodes: list[Tensor], sweep: Callable[[], Any]) -> tuple[Any, list]:
@@ -294,17 +339,11 @@ class _BackwardTrace(_Traced):
         self.outputs = [loss.data, *(received[id(leaf)] for leaf in self.targets), *aux_values]
         self.result = (loss.data, tree_unflatten(self.aux_def, aux_values)) if self.has_aux else loss.data
 
-    def finish(self, value: Any, grads: list, aux: list) -> Any:
-        delivered: set[int] = set()
-        for leaf, g in zip(self.targets, grads):
-            _accumulate_leaf_grad(leaf, g, delivered)
-        return (value, tree_unflatten(self.aux_def, aux)) if self.has_aux else value
-
 
 def _reached_leaves(log: list) -> list[Tensor]:
     """The leaves that received a gradient, each once, in order of arrival."""
     leaves: dict[int, Tensor] = {}
-    for node, argnum, _ in log:
+    for node, argnum, *_ in log:
         parent = node._parents[argnum]
         if parent._prim is None:
             leaves.setdefault(id(parent), parent)
@@ -316,24 +355,20 @@ class Plan:
 
     def __init__(self, trace: _GradTrace | _BackwardTrace, leaves: list) -> None:
         generator = _Generator(trace, leaves)
-        self.function = generator.compile()
-        aliased = self._verify(leaves, trace.outputs, generator.buffers)
-        if aliased:  # an output is a view of a buffer: copy it out, so later calls cannot change it
-            self.function = generator.compile(copied=aliased)
+        # an output that is a view of a buffer or a constant is copied out, so that later calls
+        # cannot change it
+        aliased = self._verify(leaves, trace.outputs, generator.compile(), generator.buffers)
+        self.function = generator.compile(copied=aliased, final=True)  # plan(leaves) -> the result
         self.source = generator.text  # the generated code, for reading
-        self.finish = trace.finish
         for name in ("nodes", "log", "root", "aux_nodes", "variables", "outputs", "result"):
             delattr(trace, name)  # the traced graph and values are not needed any more
-        if isinstance(trace, _GradTrace):
-            del trace.targets  # the tracing call's variables; compile_backward's are the live leaves
 
     def run(self, leaves: list) -> Any:
-        value, grads, aux = self.function(leaves)
-        return self.finish(value, grads, aux)
+        return self.function(leaves)
 
-    def _verify(self, leaves: list, expected: list, buffers: list[np.ndarray]) -> set[int]:
+    def _verify(self, leaves: list, expected: list, function: Callable, buffers: list[np.ndarray]) -> set[int]:
         """Check the plan reproduces the tracing call bit for bit; return the outputs that alias buffers."""
-        value, grads, aux = self.function(leaves)
+        value, grads, aux = function(leaves)
         got = [value, *grads, *aux]
         for have, want in zip(got, expected):
             have, want = np.asarray(have), np.asarray(want)
@@ -350,25 +385,85 @@ class _Generator:
 
     def __init__(self, trace: _GradTrace | _BackwardTrace, leaves: list) -> None:
         self.trace = trace
-        self.env: dict[str, Any] = {"asarray": np.asarray, "ones": np.ones, "zeros": np.zeros}
+        self.env: dict[str, Any] = {"asarray": np.asarray, "zeros": np.zeros}
         self.names: dict[int, str] = {}  # id of a Tensor or constant -> its expression
         self.lines: list[str] = []
-        self.buffers: list[np.ndarray] = []
+        self.buffers: list[np.ndarray] = []  # arrays the plan reuses across calls: buffers, constants
+        self.constants: dict[str, Any] = {}  # expressions whose value is fixed at trace time
         self.inputs_used: set[int] = set()
         self.leaves = leaves
         self.arg_by_id: dict[int, int] = {}
         self._bind_arguments(leaves)
         self.outputs = self._body()
 
-    def compile(self, copied: set[int] = frozenset()) -> Callable:
-        """The plan as a Python function ``plan(leaves) -> (value, grads, aux)``."""
+    def compile(self, copied: set[int] = frozenset(), final: bool = False) -> Callable:
+        """The plan as a Python function: ``plan(leaves) -> (value, grads, aux)``, or with ``final``
+        ``plan(leaves) ->`` what the compiled function returns (gradients into ``.grad`` for
+        ``compile_backward``).  Outputs numbered in ``copied`` are copied out of shared memory."""
         outputs = [f"{out}.copy()" if i in copied else out for i, out in enumerate(self.outputs)]
-        value, grads, aux = outputs[0], outputs[1 : 1 + len(self.trace.targets)], outputs[1 + len(self.trace.targets) :]
-        body = [*self.lines, f"return {value}, [{', '.join(grads)}], [{', '.join(aux)}]"]
+        count = len(self.trace.targets)
+        value, grads, aux = outputs[0], outputs[1 : 1 + count], outputs[1 + count :]
+        if not final:
+            tail = [f"return {value}, [{', '.join(grads)}], [{', '.join(aux)}]"]
+        elif isinstance(self.trace, _GradTrace):
+            tail = [f"return {self._result(value, grads, aux)}"]
+        else:
+            tail = [*self._deliver(grads), f"return {self._result(value, grads, aux)}"]
+        body = [*self.lines, *tail]
         self.text = "def plan(leaves):\n" + "".join(f"    {line}\n" for line in body)
         namespace = dict(self.env)
         exec(self.text, namespace)  # generated from the recorded graph; no user text in it
         return namespace["plan"]
+
+    def _result(self, value: str, grads: list[str], aux: list[str]) -> str:
+        """The expression of what the compiled function returns (``finish`` of the trace, as code)."""
+        trace = self.trace
+        head = f"({value}, {self._pack(trace.aux_def, iter(aux))})" if trace.has_aux else value
+        if not isinstance(trace, _GradTrace):
+            return head
+        names = iter(grads)
+        groups = [self._pack(treedef, names) for treedef, _ in trace.arg_defs]
+        return f"({head}, {groups[0] if trace.single else self._pack_tuple(groups)})"
+
+    def _pack(self, treedef: TreeDef, names: Any) -> str:
+        """``tree_unflatten(treedef, names)`` as an expression."""
+        if treedef is None:
+            return next(names)
+        kind, keys, children = treedef
+        parts = [self._pack(child, names) for child in children]
+        if keys is not None:
+            return f"{self.bind('kind', kind)}(zip({self.bind('keys', keys)}, {self._pack_tuple(parts)}))"
+        if kind is list:
+            return f"[{', '.join(parts)}]"
+        if kind is tuple:
+            return self._pack_tuple(parts)
+        return f"{self.bind('kind', kind)}({', '.join(parts)})"  # a namedtuple
+
+    @staticmethod
+    def _pack_tuple(parts: list[str]) -> str:
+        return f"({''.join(f'{part}, ' for part in parts)})"
+
+    def _deliver(self, grads: list[str]) -> list[str]:
+        """Lines adding each gradient into its leaf's ``.grad`` as eager mode does: the array itself
+        into an empty slot when no one else holds it, else a copy; a sum into a full slot."""
+        lines: list[str] = []
+        delivered: list[tuple[str, tuple]] = []
+        for k, (leaf, expr) in enumerate(zip(self.trace.targets, grads)):
+            name, g = self.bind("leaf", leaf), f"r{k}"
+            lines.append(f"{g} = {expr}")  # of the leaf's dtype: the plan was verified against eager
+            # an array held by no one else: not a view, not read-only (constants are), not given to
+            # an earlier leaf (only one of the same shape and dtype can be the same array)
+            fresh = [f"{g}.base is None", f"{g}.flags.writeable"]
+            kind = (leaf.shape, leaf.dtype)
+            fresh += [f"{g} is not {other}" for other, other_kind in delivered if other_kind == kind]
+            delivered.append((g, kind))
+            lines += [
+                f"if {name}.grad is None:",
+                f"    {name}.grad = {g} if {' and '.join(fresh)} else {g}.copy()",
+                "else:",
+                f"    {name}.grad = {name}.grad + {g}",
+            ]
+        return lines
 
     def bind(self, prefix: str, obj: Any) -> str:
         name = f"{prefix}{len(self.env)}"
@@ -413,6 +508,8 @@ class _Generator:
             name = f"{name}_data"
         else:
             name = self.bind("c", x)  # a captured constant, baked in by reference
+            if _is_scalar(x):  # immutable: its value is known
+                self.constants[name] = x
         self.names[id(x)] = name
         return name
 
@@ -440,7 +537,10 @@ class _Generator:
         prim = node._prim
         args = ", ".join(self.ref(p) for p in node._parents)
         forward = self.bind(f"{_identifier(prim.name)}_", prim.forward)
-        if isinstance(prim.forward, np.ufunc) and prim.forward.nout == 1 and not node._params and not exported:
+        takes_out = (isinstance(prim.forward, np.ufunc) and prim.forward.nout == 1) or (
+            getattr(prim.forward, "takes_out", False) and type(node.data) is np.ndarray and node.data.ndim > 0
+        )
+        if takes_out and not node._params and not exported:
             self.buffers.append(np.empty_like(node.data))  # written in place at every call
             buffer = self.bind("buf", self.buffers[-1])
             self.emit(f"{name} = {forward}({args}, out={buffer})")
@@ -465,21 +565,51 @@ class _Generator:
                 )
 
     def _backward(self) -> None:
+        """One line per rule call of the logged sweep, specialized on what the trace knows.
+
+        A call whose read values are all constants (the seed, Python scalars, earlier such
+        results) is done once: its traced result becomes a read-only constant.  A rule that is
+        ``unbroadcast(core(...))`` whose core already gives the input's shape calls the core alone.
+        """
         root = self.trace.root
-        self.grad_names: dict[int, str] = {id(root): "g_root"}
-        self.emit(f"g_root = ones({self.bind('shape', root.shape)}, {self.bind('dtype', root.dtype)})")
-        for node, argnum, rule in self.trace.log:
+        seed = self._constant(np.ones(root.shape, dtype=root.dtype))
+        self.grad_names: dict[int, str] = {id(root): self.bind("seed", seed)}
+        self.constants[self.grad_names[id(root)]] = seed
+        owner: dict[str, int] = {}  # local name -> the node whose gradient alone it holds (summed into)
+        for node, argnum, rule, core_shape, traced in self.trace.log:
             parent = node._parents[argnum]
-            call = (
-                f"{self.bind('vjp', rule)}({self.grad_names[id(node)]}, {self.ref(node)}, "
-                f"{', '.join(self.ref(p) for p in node._parents)}{self._keywords(node._params)})"
-            )
+            refs = [self.grad_names[id(node)], self.ref(node), *(self.ref(p) for p in node._parents)]
+            reads = getattr(rule, "reads", None)
+            value = None
+            if traced is not None and all(refs[i] in self.constants for i in reads):
+                value = self._constant(traced)
+                call = self.bind("k", value)
+                self.constants[call] = value
+            elif core_shape is not None and core_shape == parent.shape:
+                core = rule.core
+                call = refs[0] if core is passes else self._call(self.bind("core", core), refs, node._params)
+            else:
+                call = self._call(self.bind("vjp", rule), refs, node._params)
             target = self.grad_names.get(id(parent))
-            if target is None:
-                target = self.grad_names[id(parent)] = f"g{len(self.grad_names)}"
-                self.emit(f"{target} = {call}")
-            else:  # a node used more than once: summed in the order eager mode sums
-                self.emit(f"{target} = {target} + {call}")
+            if target is None and (value is not None or call == refs[0]):
+                self.grad_names[id(parent)] = call  # a constant or g passed on: no line needed
+                continue
+            name = target if target is not None and owner.get(target) == id(parent) else f"g{len(owner)}"
+            owner[name] = id(parent)
+            self.grad_names[id(parent)] = name
+            # a node used more than once: summed in the order eager mode sums
+            self.emit(f"{name} = {call}" if target is None else f"{name} = {target} + {call}")
+
+    def _call(self, function: str, refs: list[str], params: dict) -> str:
+        return f"{function}({', '.join(refs)}{self._keywords(params)})"
+
+    def _constant(self, value: Any) -> Any:
+        """A value the plan reuses at every call: an array is copied and made read-only."""
+        if type(value) is np.ndarray:
+            value = value.copy()
+            value.flags.writeable = False
+            self.buffers.append(value)
+        return value
 
     def _gradient(self, target: Tensor) -> str:
         name = self.grad_names.get(id(target))
