@@ -11,6 +11,18 @@ order: the results are bit-identical to eager mode, and every new plan is checke
 eager results of its tracing call before it is used.  ``mg.compile_backward(f)`` does the same
 for ``f(*args).backward()``, accumulating into the ``.grad`` of the leaf Tensors ``f`` used.
 
+What the trace knows, the plan uses, without changing a number:
+
+- the seed is a read-only array of ones made once, and a rule call whose read values (declared
+  with :func:`~matgrad.primitives.core.reading`) are all constants, e.g. ``0.5 *`` the seed and
+  the sum's spread of it, is done once at trace time and its result reused (read-only);
+- a rule written ``unbroadcast(core(...), shape)`` (:func:`~matgrad.primitives.core.summed`)
+  whose core already gives the input's shape calls the core alone; a core that passes ``g`` on
+  costs no line at all;
+- a forward that takes ``out=`` (ufuncs, the sigmoid) writes into a buffer allocated once;
+- the result, or the delivery into each leaf's ``.grad`` (the array itself into an empty slot
+  when nothing else holds it, else a copy, as eager mode does), is generated into the plan.
+
 What is frozen at trace time, as with ``jax.jit``:
 
 - Python control flow and everything computed outside matgrad operations: data must be passed
@@ -359,9 +371,7 @@ class Plan:
         # cannot change it
         aliased = self._verify(leaves, trace.outputs, generator.compile(), generator.buffers)
         self.function = generator.compile(copied=aliased, final=True)  # plan(leaves) -> the result
-        self.source = generator.text  # the generated code, for reading
-        for name in ("nodes", "log", "root", "aux_nodes", "variables", "outputs", "result"):
-            delattr(trace, name)  # the traced graph and values are not needed any more
+        self.source = generator.text  # the generated code, for reading (the trace itself is not kept)
 
     def run(self, leaves: list) -> Any:
         return self.function(leaves)
