@@ -158,6 +158,55 @@ def _frameworks_table(info: RunInfo) -> list[str]:
     return [*lines, ""]
 
 
+#: Issue #5's speed targets for a full step, as ratios to hand NumPy
+STEP_KEYS = ("step/784-30-10/b10", "step/784-30-10/b128", "step/784-30-10/b1024", "step/784-1024-1024-10/b256")
+EAGER_BOUNDS = dict(zip(STEP_KEYS, (1.5, 1.15, 1.05, 1.05)))
+
+
+def _target_rows(by_key: dict[str, Row]) -> list[tuple[str, str, float | None, str]]:
+    """(target, workload, measured, verdict) for every target the run has the numbers for."""
+    checks: list[tuple[str, str, float | None, float | None]] = []  # target, key, measured, bound
+    for key in STEP_KEYS:
+        row = by_key.get(key)
+        if row is None:
+            continue
+        eager, bound = row.ratio("matgrad"), EAGER_BOUNDS[key]
+        checks.append((f"matgrad eager ≤ {bound}× hand NumPy", key, eager, bound))
+        for peer in ("torch", "autograd"):
+            checks.append((f"matgrad eager faster than {_label(peer)}", key, eager, row.ratio(peer)))
+        if key.endswith("/b10"):
+            checks.append(("matgrad compiled ≤ 1.1× hand NumPy", key, row.ratio("matgrad.compile"), 1.1))
+        jax = row.ratio("jax")
+        checks.append(("matgrad compiled at least as fast as JAX (jit)", key, row.ratio("matgrad.compile"), jax))
+    out = []
+    for target, key, measured, bound in checks:
+        if measured is None or bound is None:
+            verdict = "not measured (a framework is missing from this run)"
+        else:
+            verdict = "met" if measured <= bound else "NOT met"
+            target = f"{target} ({bound:.2f}×)" if "≤" not in target else target
+        out.append((target, by_key[key].spec.name, measured, verdict))
+    return out
+
+
+def _targets_table(rows: Sequence[Row]) -> list[str]:
+    found = _target_rows({r.spec.key: r for r in rows})
+    if not found:
+        return []
+    lines = [
+        "### Targets (issue #5), full step",
+        "",
+        "Ratios to hand NumPy from the table above; a peer's ratio is the bound where it is named. The JAX target is "
+        "set for OPENBLAS_CORETYPE and OPENBLAS_L2_SIZE unset (see Environment for this run).",
+        "",
+        "| target | workload | measured | |",
+        "| --- | --- | --- | --- |",
+    ]
+    for target, workload, measured, verdict in found:
+        lines.append(f"| {target} | {workload} | {'—' if measured is None else f'{measured:.2f}×'} | {verdict} |")
+    return [*lines, ""]
+
+
 def markdown(rows: Sequence[Row], info: RunInfo) -> str:
     s = info.settings
     failed = sum(c.status == FAILED for r in rows for c in r.cells.values())
@@ -176,6 +225,7 @@ def markdown(rows: Sequence[Row], info: RunInfo) -> str:
         group_rows = [r for r in rows if r.spec.group == group]
         if group_rows:
             lines += _group_table(group, group_rows, info.frameworks)
+    lines += _targets_table(rows)
     lines += _compile_table(rows, info.frameworks)
     lines += _spread_table(rows, info.frameworks)
     lines += _frameworks_table(info)
