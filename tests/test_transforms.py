@@ -193,3 +193,58 @@ def test_empty_inputs_give_empty_jacobians():
     J = mg.jacrev(lambda x: x * 2.0)(np.zeros((0, 3)))
     assert J.shape == (0, 3, 0, 3)
     assert mg.jacfwd(lambda x: x.sum())(np.zeros((0,))).shape == (0,)
+
+
+# ----- jacrev with many cotangents in one sweep ----------------------------------------------
+
+X5, A3 = rng.standard_normal((5, 4)), rng.standard_normal((2, 4, 3))
+BATCHABLE = {  # graphs of elementwise primitives and matmul, every matmul shape, broadcasting
+    "mat @ vec": (lambda x: mg.tanh(W0 @ x), rng.standard_normal(4)),
+    "vec @ mat": (lambda x: mg.sigmoid(x @ W0.T) * 2.0, rng.standard_normal(4)),
+    "vec @ vec": (lambda x: mg.exp((x @ x) * 0.1) + x, rng.standard_normal(4)),
+    "row layout, a bias broadcast over the batch": (
+        lambda W: mg.relu(X5 @ W + np.arange(3.0)),
+        rng.standard_normal((4, 3)),
+    ),
+    "column layout, a column broadcast over columns": (lambda b: mg.tanh(W0 @ np.ones((4, 6)) + b) / 3.0, b0),
+    "batched matmul, one operand broadcast": (lambda A: mg.softplus(A @ A3), rng.standard_normal((5, 4))),
+    "a node used twice, powers and quotients": (lambda x: (x * x) ** 1.5 / (1.0 + mg.abs(x)) - x, rng.uniform(1, 2, 4)),
+}
+
+
+@pytest.mark.parametrize("name", BATCHABLE)
+def test_jacrev_in_one_sweep_equals_one_sweep_per_row(name, monkeypatch):
+    f, x = BATCHABLE[name]
+    from matgrad import reverse
+
+    results = []
+    original = reverse.batched_grad_of
+    monkeypatch.setattr(mg.transforms, "batched_grad_of", lambda *a: results.append(original(*a)) or results[-1])
+    batched = mg.jacrev(f)(x)
+    assert results and all(r is not None for r in results), "the batched sweep was not taken"
+    monkeypatch.setattr(mg.transforms, "batched_grad_of", lambda *a: None)  # the loop of VJPs
+    np.testing.assert_allclose(batched, mg.jacrev(f)(x), rtol=1e-13, atol=1e-14)
+    np.testing.assert_allclose(batched, mg.jacfwd(f)(x), rtol=1e-10, atol=1e-12)
+
+
+def test_jacrev_in_chunks_and_in_float32(monkeypatch):
+    monkeypatch.setattr(mg.transforms, "BATCHED_ELEMENTS", 30)  # 12 output rows of width ≤ 12: chunks of 2
+    X, bias = X5.astype(np.float32), np.arange(3, dtype=np.float32)
+
+    def f(W):
+        return mg.relu(X @ W + bias)
+
+    x = rng.standard_normal((4, 3))
+    J = mg.jacrev(f)(x.astype(np.float32))
+    assert J.dtype == np.float32 and J.shape == (5, 3, 4, 3)
+    np.testing.assert_allclose(J, mg.jacfwd(f)(x), rtol=1e-5, atol=1e-6)
+
+
+def test_jacrev_falls_back_to_a_loop_for_other_primitives():
+    from matgrad import reverse
+
+    x = rng.standard_normal(6)
+    out = mg.softmax(mg.tensor(x, requires_grad=True).reshape(2, 3), axis=0)  # reshape, softmax over axis 0
+    assert reverse.batched_grad_of(out, [], np.ones((1, 2, 3))) is None
+    f = lambda x: mg.softmax(x.reshape(2, 3), axis=0)
+    np.testing.assert_allclose(mg.jacrev(f)(x), mg.jacfwd(f)(x), rtol=1e-10, atol=1e-12)

@@ -228,6 +228,69 @@ def _propagate(
             ready.append(parent)
 
 
+BATCHED_ELEMENTS = 1 << 22  # entries of the largest batched gradient array one sweep may hold
+
+
+def batched_grad_of(output: Tensor, inputs: Sequence[Tensor], seeds: np.ndarray) -> list[np.ndarray] | None:
+    """``grad_of`` for many cotangents at once: ``seeds`` has shape ``(B,) + output.shape`` and
+    the result for each input has shape ``(B,) + input.shape`` (row b is ``seeds[b]ᵀ J``).
+
+    One sweep carries a leading axis of B cotangents through the rules, instead of B sweeps.
+    That is sound for the rules that broadcast over leading axes as NumPy does: elementwise
+    primitives and matmul, whose VJP cores are then summed back to ``(B,) + input shape`` with
+    the batch axis kept.  Returns None for a graph with any other primitive (the caller loops).
+    """
+    order = toposort([output])
+    if not all(node._prim is None or _batchable(node._prim) for node in order):
+        return None
+    batch = len(seeds)
+    targets = {id(x) for x in inputs}
+    grads: dict[int, Any] = {id(output): seeds}
+    found: dict[int, Any] = {}
+    for node in order:  # consumers before producers
+        g = grads.pop(id(node), None)
+        if g is None:
+            continue
+        if id(node) in targets:
+            found[id(node)] = g
+        if node._prim is None:
+            continue
+        args = [p.data if type(p) is Tensor else p for p in node._parents]
+        for i, parent in enumerate(node._parents):
+            if type(parent) is not Tensor or not parent.requires_grad:
+                continue
+            gi = _batched_rule(node._prim, i, g, node.data, args, node._params, (batch, *parent.shape))
+            if gi is None:
+                return None
+            previous = grads.get(id(parent))
+            grads[id(parent)] = gi if previous is None else previous + gi
+    return [found[id(x)] if id(x) in found else np.zeros((batch, *x.shape), x.dtype) for x in inputs]
+
+
+def _batchable(prim: Any) -> bool:
+    return prim.name == "matmul" or bool(getattr(prim.notation, "derivatives", ()))
+
+
+def _batched_rule(
+    prim: Any, i: int, g: np.ndarray, out: Any, args: list, params: dict, shape: tuple[int, ...]
+) -> np.ndarray | None:
+    """The VJP for input i with a leading batch axis kept, or None if the rule cannot keep it."""
+    rule = prim.vjp[i]
+    if rule is None:
+        raise _no_derivative_error(prim, i)
+    core = getattr(rule, "core", None)
+    result = np.asarray(core(g, out, *args, **params) if core is not None else rule(g, out, *args, **params))
+    lead = result.ndim - len(shape)
+    if lead < 0:
+        return None
+    if lead:  # axes NumPy broadcast in front of the input's own, after the batch axis
+        result = np.add.reduce(result, axis=tuple(range(1, lead + 1)))
+    kept = tuple(k for k in range(1, len(shape)) if shape[k] == 1 and result.shape[k] != 1)
+    if kept:
+        result = np.add.reduce(result, axis=kept, keepdims=True)
+    return result if result.shape == shape else None
+
+
 def _no_derivative_error(prim: Any, i: int) -> TypeError:
     return TypeError(
         f"backward: {prim.name} has no derivative with respect to its argument {i}, "

@@ -22,7 +22,7 @@ import numpy as np
 from .forward import jvp_of
 from .primitives import identity, reshape, stack
 from .pytree import tree_flatten, tree_map, tree_unflatten
-from .reverse import grad_of
+from .reverse import BATCHED_ELEMENTS, batched_grad_of, grad_of, toposort
 from .state import STATE, nested_transform
 from .tensor import Tensor
 
@@ -210,6 +210,10 @@ def jacrev(f: Callable, argnums: Argnums = 0, has_aux: bool = False) -> Callable
         trace = _Trace("jacrev", f, args, kwargs, argnums, has_aux)
         per_output = []
         for out in trace.outputs:
+            batched = None if trace.nested else _batched_jacobian(out, trace.variables)
+            if batched is not None:
+                per_output.append(trace.per_argument(batched))
+                continue
             rows = [
                 grad_of([out], trace.variables, [e], create_graph=trace.nested, retain_graph=True)
                 for e in _basis(out.shape, out.dtype, trace.nested)
@@ -223,6 +227,27 @@ def jacrev(f: Callable, argnums: Argnums = 0, has_aux: bool = False) -> Callable
         return (jac, trace.aux_value()) if has_aux else jac
 
     return wrapped
+
+
+def _batched_jacobian(out: Tensor, variables: list[Tensor]) -> list[np.ndarray] | None:
+    """All rows of the Jacobian from sweeps that carry many one-hot cotangents at once (chunks
+    small enough to keep every batched gradient under ``BATCHED_ELEMENTS`` entries), or None
+    where the graph has a rule that cannot carry them."""
+    rows = out.size
+    if rows == 0:
+        return None  # nothing to carry: the loop gives the empty blocks
+    widest = max([out.size, *(v.size for v in variables), *(n.size for n in toposort([out]))])
+    chunk = max(1, BATCHED_ELEMENTS // max(widest, 1))
+    identity = np.eye(rows, dtype=out.dtype)
+    pieces: list[list[np.ndarray]] = [[] for _ in variables]
+    for start in range(0, rows, chunk):
+        seeds = identity[start : start + chunk].reshape((-1, *out.shape))
+        found = batched_grad_of(out, variables, seeds)
+        if found is None:
+            return None
+        for piece, g in zip(pieces, found):
+            piece.append(g)
+    return [np.concatenate(p).reshape(out.shape + v.shape) for p, v in zip(pieces, variables)]
 
 
 def jacfwd(f: Callable, argnums: Argnums = 0, has_aux: bool = False) -> Callable:

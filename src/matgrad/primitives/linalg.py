@@ -42,8 +42,8 @@ def _matmul_b_core(g: Any, out: Any, a: Any, b: Any) -> Any:
     if a.ndim >= 2 and b.ndim >= 2:
         return a.mT @ g
     if a.ndim == 1:  # out = a B drops B's second-to-last axis: ∂ℓ/∂B = a gᵀ
-        if b.ndim == 1:
-            return g * a
+        if b.ndim == 1:  # a · b: g is one number per leading (batch) index
+            return _expand_last(g) * a
         return _expand_last(a) * _expand_second_last(g)
     # b is a vector: out = A b drops the last axis
     return (a.mT @ _expand_last(g)).reshape(g.shape[:-1] + b.shape)
