@@ -248,3 +248,22 @@ def test_jacrev_falls_back_to_a_loop_for_other_primitives():
     assert reverse.batched_grad_of(out, [], np.ones((1, 2, 3))) is None
     f = lambda x: mg.softmax(x.reshape(2, 3), axis=0)
     np.testing.assert_allclose(mg.jacrev(f)(x), mg.jacfwd(f)(x), rtol=1e-10, atol=1e-12)
+
+
+def test_hessian_is_reverse_over_reverse_in_one_sweep(monkeypatch):
+    W = rng.standard_normal((6, 5))
+    x = rng.standard_normal(5)
+    results = []
+    original = mg.transforms.batched_grad_of
+    monkeypatch.setattr(mg.transforms, "batched_grad_of", lambda *a: results.append(original(*a)) or results[-1])
+    H = mg.hessian(lambda x: mg.tanh(W @ x).sum())(x)
+    t = np.tanh(W @ x)
+    np.testing.assert_allclose(H, W.T @ np.diag(-2 * t * (1 - t * t)) @ W, rtol=1e-12, atol=1e-13)
+    assert any(r is not None for r in results), "the outer Jacobian went row by row"
+    np.testing.assert_allclose(H, mg.jacfwd(mg.jacrev(lambda x: mg.tanh(W @ x).sum()))(x), rtol=1e-12, atol=1e-13)
+
+
+def test_variadic_primitives_are_not_batched_and_still_right():
+    f = lambda x: mg.concatenate([x, mg.stack([x * 2.0, x**2]).reshape(2, 3)]).sum(axis=0)
+    x = rng.standard_normal((1, 3))
+    np.testing.assert_allclose(mg.jacrev(f)(x), mg.jacfwd(f)(x), rtol=1e-12, atol=1e-13)

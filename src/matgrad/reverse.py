@@ -241,7 +241,7 @@ def batched_grad_of(output: Tensor, inputs: Sequence[Tensor], seeds: np.ndarray)
     the batch axis kept.  Returns None for a graph with any other primitive (the caller loops).
     """
     order = toposort([output])
-    if not all(node._prim is None or _batchable(node._prim) for node in order):
+    if not all(node._prim is None or _batchable(node) for node in order):
         return None
     batch = len(seeds)
     targets = {id(x) for x in inputs}
@@ -267,8 +267,13 @@ def batched_grad_of(output: Tensor, inputs: Sequence[Tensor], seeds: np.ndarray)
     return [found[id(x)] if id(x) in found else np.zeros((batch, *x.shape), x.dtype) for x in inputs]
 
 
-def _batchable(prim: Any) -> bool:
-    return prim.name == "matmul" or bool(getattr(prim.notation, "derivatives", ()))
+def _batchable(node: Tensor) -> bool:
+    """Elementwise primitives and matmul broadcast over leading axes; other rules say so."""
+    prim = node._prim
+    if prim.name == "matmul" or getattr(prim.notation, "derivatives", ()):
+        return True
+    rules = [prim.vjp[i] for i in range(len(node._parents))]  # variadic rules: one per input
+    return all(rule is None or getattr(rule, "leading_axes", False) or hasattr(rule, "core") for rule in rules)
 
 
 def _batched_rule(

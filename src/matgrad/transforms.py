@@ -199,6 +199,8 @@ def _assemble(pieces: list[Any], shape: tuple[int, ...], dtype: Any, axis: int) 
     """Stack per-entry results and shape them as ``out.shape + in.shape``."""
     if not pieces:
         return np.zeros(shape, dtype=dtype)
+    if len(pieces) == 1:  # a scalar's Jacobian is its gradient: no stack to record
+        return reshape(pieces[0], shape=shape)
     return reshape(stack(pieces, axis=axis), shape=shape)
 
 
@@ -272,5 +274,9 @@ def jacfwd(f: Callable, argnums: Argnums = 0, has_aux: bool = False) -> Callable
 
 
 def hessian(f: Callable, argnums: Argnums = 0) -> Callable:
-    """Second derivatives, forward-over-reverse: ``jacfwd(jacrev(f))``, shape ``in.shape * 2``."""
-    return jacfwd(jacrev(f, argnums), argnums)
+    """Second derivatives, reverse over reverse: ``jacrev(jacrev(f))``, shape ``in.shape * 2``.
+
+    The outer Jacobian's rows go through the recorded backward pass together where its rules
+    allow (see :func:`jacrev`); reverse over reverse then costs one sweep, not one per input.
+    """
+    return jacrev(jacrev(f, argnums), argnums)

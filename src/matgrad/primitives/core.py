@@ -153,6 +153,14 @@ def passes(g: Any, out: Any, *inputs: Any, **params: Any) -> Any:
     return g
 
 
+def leading_axes(rule: Rule) -> Rule:
+    """Mark a rule that accepts a ``g`` with extra leading axes and keeps them in its result, as
+    elementwise rules and matmul's do by NumPy broadcasting: many cotangents can then go
+    through one sweep (see :func:`matgrad.reverse.batched_grad_of`)."""
+    rule.leading_axes = True
+    return rule
+
+
 def reading(*positions: int) -> Callable[[Rule], Rule]:
     """Declare which values a rule reads, by position in ``(g, out, *inputs)`` (shapes and dtypes
     are always free to read): a compiled plan computes once a call whose read values are all

@@ -11,7 +11,7 @@ from typing import Any
 
 import numpy as np
 
-from .core import Primitive, register, shape_of, unbroadcast, value
+from .core import Primitive, leading_axes, passes, register, shape_of, unbroadcast, value
 from .notation import g, linear, structural
 from .notation import x as inputs
 
@@ -31,10 +31,16 @@ def _params(context: dict) -> dict:
     return context.get("params", {})
 
 
+@leading_axes
+def _reshape_vjp(g: Any, out: Any, x: Any, shape: Any) -> Any:
+    """g in x's shape, after any leading axes g has beyond out's (many cotangents at once)."""
+    return g.reshape(g.shape[: g.ndim - np.ndim(out)] + x.shape)
+
+
 reshape = Primitive(
     "reshape",
     lambda x, shape: np.reshape(x, shape),
-    vjp=[lambda g, out, x, shape: g.reshape(x.shape)],
+    vjp=[_reshape_vjp],
     jvp="linear",
     notation=_moves(
         "reshape",
@@ -57,10 +63,17 @@ def _broadcast(x: Any, shape: tuple[int, ...]) -> np.ndarray:
     return out
 
 
+def _broadcast_vjp(g: Any, out: Any, x: Any, shape: Any) -> Any:
+    return unbroadcast(g, x.shape)
+
+
+_broadcast_vjp.core = passes  # the copies' gradients are summed back, as for a broadcast operand
+
+
 broadcast_to = Primitive(
     "broadcast_to",
     _broadcast,
-    vjp=[lambda g, out, x, shape: unbroadcast(g, x.shape)],
+    vjp=[_broadcast_vjp],
     jvp="linear",
     notation=_moves(
         "broadcast",
