@@ -2,8 +2,9 @@
 
 All of them trace the function once on fresh variables (one Tensor per pytree leaf of the
 arguments named by ``argnums``) and then run the two walks over the recorded graph:
-:func:`matgrad.reverse.grad_of` (VJPs) and :func:`matgrad.forward.jvp_of` (JVPs).  ``hessian``
-is ``jacfwd(jacrev(f))``.
+:func:`matgrad.reverse.grad_of` (VJPs) and :func:`matgrad.forward.jvp_of` (JVPs).  ``jacrev``
+sends all its one-hot cotangents through one sweep where every rule keeps leading axes
+(:func:`matgrad.reverse.batched_grad_of`); ``hessian`` is ``jacrev(jacrev(f))``.
 
 At the top level they take and return NumPy arrays.  Called inside another transform (or on
 Tensors that require grad) they keep their graphs and return Tensors, which is how transforms
