@@ -14,12 +14,12 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..reverse import grad_of
-from ..symbolic import Sym, render, simplify
+from ..symbolic import Sym, simplify
 from ..tensor import Tensor
 from ..transforms import jacfwd
 from .derive import Derivation, step_formula
 from .graph import Quantity
-from .render import _scalar_test, formula_text
+from .render import formula_text
 
 PRINTED_ENTRIES = 64  # larger Jacobians are described, not printed
 COMPUTED_ENTRIES = 40_000  # larger ones are not built at all: that is the point of the VJP
@@ -63,8 +63,7 @@ def _local(
     label = f"∂{consumer_label}/∂{_label(derivation, quantity)}"
     upstream = derivation.gradient_name(consumer) if consumer.name else f"∂{derivation.loss_name}/∂{consumer_label}"
     step = simplify(step_formula(derivation.graph, consumer, argnum, Sym("v:upstream")))
-    names = {**derivation.names(), "v:upstream": upstream}
-    vjp = render(step, names, is_scalar=_scalar_test(derivation))
+    vjp = formula_text(derivation, step, names={"v:upstream": upstream})
     if rows * columns > COMPUTED_ENTRIES:
         return LocalJacobian(label, vjp, (rows, columns), None, False, float("nan"))
     prim, params = consumer.prim, consumer.params

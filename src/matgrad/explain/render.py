@@ -32,8 +32,10 @@ def _scalar_test(derivation: Derivation) -> Any:
     return is_scalar
 
 
-def formula_text(derivation: Derivation, expr: Expr, latex: bool = False) -> str:
-    return render(expr, derivation.names(), is_scalar=_scalar_test(derivation), latex=latex)
+def formula_text(derivation: Derivation, expr: Expr, latex: bool = False, names: dict[str, str] | None = None) -> str:
+    """``expr`` as the derivation writes it; ``names`` adds display names for extra symbols."""
+    shown = {**derivation.names(), **(names or {})}
+    return render(expr, shown, is_scalar=_scalar_test(derivation), latex=latex)
 
 
 def forward_lines(derivation: Derivation, latex: bool = False) -> list[tuple[str, str, tuple[int, ...]]]:
