@@ -72,10 +72,23 @@ def test_resume_reaches_the_same_weights_as_an_uninterrupted_run(tmp_path):
         np.testing.assert_array_equal(split.section("model")[name], array)
 
 
+def test_dropout_trains_eagerly_and_resumes_to_the_same_weights(tmp_path):
+    dropout = [*MOONS, "--dropout", "0.3", "--layers", "2,16,2"]
+    assert matgrad("train", *dropout, "--epochs", "4", "--out", tmp_path / "full").returncode == 0
+    assert matgrad("train", *dropout, "--epochs", "2", "--out", tmp_path / "split").returncode == 0
+    resumed = matgrad("train", "--resume", "--epochs", "4", "--out", tmp_path / "split", "--quiet")
+    assert resumed.returncode == 0, resumed.stderr
+    full, split = ckpt.load(tmp_path / "full" / "model.npz"), ckpt.load(tmp_path / "split" / "model.npz")
+    assert ckpt.restore_model(full).layers[2].__class__.__name__ == "Dropout"
+    for name, array in full.section("model").items():
+        np.testing.assert_array_equal(split.section("model")[name], array)
+
+
 @pytest.mark.parametrize(
     "args, message",
     [
         (["train", "--epochs", "x"], "invalid int value"),
+        (["train", "--dropout", "1.5"], "must be in [0, 1)"),
         (["train", "--layers", "64"], "at least two"),
         (["train", "--optimizer", "lbfgs"], "invalid choice"),
         (["train", "--layers", "5,3,10", "--epochs", "1"], "starts with 5 inputs"),

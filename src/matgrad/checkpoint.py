@@ -173,9 +173,14 @@ def restore_model(checkpoint: Checkpoint) -> Any:
         raise CheckpointError(
             f"checkpoint {checkpoint.path}: the weights do not fit the architecture: {error}"
         ) from error
+    restore_dropout_rngs(model, checkpoint)
+    return model
+
+
+def restore_dropout_rngs(model: Any, checkpoint: Checkpoint) -> None:
+    """Give the model's Dropout layers the generator states saved with it, so masks continue."""
     for module, state in zip(_dropouts(model), checkpoint.meta.get("dropout_rng_states", [])):
         module.rng.bit_generator.state = state
-    return model
 
 
 def _dropouts(model: Any) -> list[Any]:

@@ -35,6 +35,13 @@ def _int_list(text: str) -> list[int]:
     return sizes
 
 
+def _probability(text: str) -> float:
+    value = float(text)
+    if not 0.0 <= value < 1.0:
+        raise argparse.ArgumentTypeError(f"must be in [0, 1), got {text}")
+    return value
+
+
 def _positive_int(text: str) -> int:
     value = int(text)
     if value < 1:
@@ -63,6 +70,7 @@ def _add_train(commands: Any) -> None:
     p.add_argument("--batch-size", type=_positive_int, default=10)
     p.add_argument("--patience", type=int, default=0, help="stop early after this many epochs without improvement")
     p.add_argument("--standardize", action="store_true", help="standardize features with the training statistics")
+    p.add_argument("--dropout", type=_probability, default=0.0, help="drop hidden units with this probability")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument(
         "--out", type=Path, default=Path("runs/default"), help="folder for model.npz, history.json, curves.png"

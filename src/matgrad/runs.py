@@ -98,6 +98,7 @@ def settings_from_args(args: argparse.Namespace) -> dict[str, Any]:
         "batch_size": args.batch_size,
         "standardize": args.standardize,
         "patience": args.patience,
+        "dropout": args.dropout,
     }
 
 
@@ -130,6 +131,7 @@ def build_run(settings: dict[str, Any]) -> Run:
         init=settings["init"],
         seed=settings["seed"],
         dtype=train.X.dtype,
+        dropout=settings.get("dropout", 0.0),  # runs saved before --dropout existed have none
     )
     loss = getattr(nn, LOSSES[settings["loss"]])()
     hyper: dict[str, Any] = {"lr": settings["lr"], "weight_decay": settings["weight_decay"]}
@@ -173,6 +175,7 @@ def resume_run(path: Path) -> tuple[Run, History, np.random.Generator | None]:
         raise ckpt.CheckpointError(f"checkpoint {path}: it holds no run settings, so it cannot be resumed")
     run = build_run(dict(settings))
     run.model.load_state_dict(saved.section("model"))
+    ckpt.restore_dropout_rngs(run.model, saved)
     run.optimizer.load_state_dict(saved.state("optimizer"))
     if run.schedule is not None and saved.meta.get("schedule") is not None:
         run.schedule.load_state_dict(saved.state("schedule"))
