@@ -206,7 +206,11 @@ def _assemble(pieces: list[Any], shape: tuple[int, ...], dtype: Any, axis: int) 
 
 
 def jacrev(f: Callable, argnums: Argnums = 0, has_aux: bool = False) -> Callable:
-    """The Jacobian by reverse mode: one VJP per output entry; shape ``out.shape + in.shape``."""
+    """The Jacobian by reverse mode: one VJP per output entry; shape ``out.shape + in.shape``.
+
+    At the top level the one-hot cotangents go through the graph together, in one sweep (in
+    chunks), when every rule on the way keeps a leading axis; otherwise one sweep per entry.
+    """
 
     @functools.wraps(f)
     def wrapped(*args: Any, **kwargs: Any) -> Any:
