@@ -24,8 +24,7 @@ import numpy as np
 
 from .compile import CompileError, compile_backward
 from .data.batching import batches
-from .nn import BCEWithLogitsLoss, CrossEntropyLoss, Dropout, MSELoss
-from .primitives import one_hot
+from .nn import Dropout
 from .state import no_grad
 from .tensor import Tensor
 
@@ -242,23 +241,18 @@ class CompiledStep:
         return data_loss, out
 
     def _targets(self, xb: np.ndarray, yb: np.ndarray) -> np.ndarray:
-        """``yb`` as the built-in losses would convert it: one-hot rows, the outputs' shape and dtype.
-
-        Other losses get ``yb`` unchanged; if they convert it, the compiler declines.
-        """
-        if not isinstance(self.loss, (CrossEntropyLoss, MSELoss, BCEWithLogitsLoss)):
+        """``yb`` as the loss itself converts it (the ``targets`` method of the built-in losses),
+        done before the plan; other losses get ``yb`` unchanged, and if they convert it the
+        compiler declines."""
+        if not hasattr(self.loss, "targets"):
             return yb
         if self.outputs is None:
             with no_grad():
                 probe = self.model(Tensor(xb[:1])).data
-            self.outputs = (probe.shape, probe.dtype)
+            self.outputs = (probe.shape[1:], probe.dtype)
         shape, dtype = self.outputs
-        rows = len(shape) == 2 and yb.ndim == 1
-        if isinstance(self.loss, BCEWithLogitsLoss):
-            return (yb.reshape(-1, 1) if rows and shape[1] == 1 else yb).astype(dtype, copy=False)
-        if rows and np.issubdtype(yb.dtype, np.integer):
-            return one_hot(yb, shape[1], dtype=dtype)
-        return yb.astype(dtype, copy=False)
+        stand_in = np.broadcast_to(np.zeros((), dtype), (len(xb), *shape))  # the outputs' shape and dtype
+        return self.loss.targets(stand_in, yb)
 
 
 def compiled_step(model: Any, loss: Callable, regularizer: Callable | None = None) -> CompiledStep | None:

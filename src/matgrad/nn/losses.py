@@ -34,6 +34,11 @@ class _Loss:
     def __repr__(self) -> str:
         return f"{type(self).__name__}(reduction={self.reduction!r})"
 
+    def targets(self, prediction: Any, target: Any) -> Any:
+        """``target`` as this loss uses it against ``prediction`` (only its shape and dtype are
+        read): class labels one-hot encoded, values cast to the prediction's float dtype."""
+        raise NotImplementedError
+
 
 class MSELoss(_Loss):
     """Half the squared error per example, averaged (or summed) over the batch.
@@ -50,9 +55,11 @@ class MSELoss(_Loss):
     ``(N,)`` holds one scalar output per example.  Shapes must match exactly (no broadcasting).
     """
 
+    def targets(self, prediction: Any, target: Any) -> Any:
+        return _match_target(prediction, target, "MSELoss", labels=True)
+
     def __call__(self, prediction: Any, target: Any) -> Any:
-        target = _match_target(prediction, target, "MSELoss", labels=True)
-        diff = prediction - target
+        diff = prediction - self.targets(prediction, target)
         squares = diff**2  # the seeds' (a − y)², so explain shows it as written
         ndim = np.ndim(_values(prediction))
         if self.reduction == "none":
@@ -73,10 +80,18 @@ class CrossEntropyLoss(_Loss):
     inside; the gradient is ``softmax(z) − y``, divided by N for ``"mean"``).
     """
 
+    def targets(self, logits: Any, target: Any) -> Any:
+        if isinstance(target, Tensor):
+            return target
+        target, shape = np.asarray(target), np.shape(_values(logits))
+        if not np.issubdtype(target.dtype, np.integer):
+            return target.astype(_float_dtype(logits), copy=False)
+        if len(shape) >= 1 and target.shape == shape[:-1]:  # labels: the one-hot rows cross_entropy would make
+            return one_hot(target, shape[-1], dtype=_float_dtype(logits))
+        return target  # cross_entropy says what is wrong with it
+
     def __call__(self, logits: Any, target: Any) -> Any:
-        if not isinstance(target, Tensor) and not np.issubdtype(np.asarray(target).dtype, np.integer):
-            target = np.asarray(target, dtype=_float_dtype(logits))
-        return cross_entropy(logits, target, reduction=self.reduction)
+        return cross_entropy(logits, self.targets(logits, target), reduction=self.reduction)
 
 
 class BCEWithLogitsLoss(_Loss):
@@ -89,14 +104,16 @@ class BCEWithLogitsLoss(_Loss):
     entries (as PyTorch does), ``"sum"`` adds them, ``"none"`` returns them.
     """
 
-    def __call__(self, logits: Any, target: Any) -> Any:
+    def targets(self, logits: Any, target: Any) -> Any:
         shape = np.shape(_values(logits))
         if not isinstance(target, Tensor):
             target = np.asarray(target)
             if target.ndim == 1 and shape == (target.shape[0], 1):
                 target = target.reshape(shape)
-        target = _match_target(logits, target, "BCEWithLogitsLoss", labels=False)
-        losses = softplus(logits) - target * logits  # stable: no log(0)
+        return _match_target(logits, target, "BCEWithLogitsLoss", labels=False)
+
+    def __call__(self, logits: Any, target: Any) -> Any:
+        losses = softplus(logits) - self.targets(logits, target) * logits  # stable: no log(0)
         if self.reduction == "none":
             return losses
         return sum_(losses) if self.reduction == "sum" else mean_(losses)

@@ -88,16 +88,11 @@ def _power(x: Any, y: Any) -> Any:
     return np.square(x) if type(y) in (int, float) and y == 2 else np.power(x, y)
 
 
-def _power_x_core(g: Any, out: Any, x: Any, y: Any) -> Any:
+def _power_x_slope(g: Any, out: Any, x: Any, y: Any) -> Any:
+    """g y xʸ⁻¹: the VJP's core and the JVP alike (g a cotangent or a tangent)."""
     if type(y) in (int, float) and y == 2:  # a square: g 2 x, the same numbers without the pass of x¹
         return g * y * x
     return g * y * _power_base(x, y) ** (y - 1)
-
-
-def _power_x_jvp(t: Any, out: Any, x: Any, y: Any) -> Any:
-    if type(y) in (int, float) and y == 2:
-        return t * y * x
-    return t * y * _power_base(x, y) ** (y - 1)
 
 
 def _power_base(x: Any, y: Any) -> Any:
@@ -111,8 +106,8 @@ def _power_base(x: Any, y: Any) -> Any:
 power = _binary(
     "power",
     _power,
-    vjp=[summed(_power_x_core, 0), summed(lambda g, out, x, y: g * out * _log_base(x), 1)],
-    jvp=[_power_x_jvp, lambda t, out, x, y: t * out * _log_base(x)],
+    vjp=[summed(_power_x_slope, 0), summed(lambda g, out, x, y: g * out * _log_base(x), 1)],
+    jvp=[_power_x_slope, lambda t, out, x, y: t * out * _log_base(x)],
     notation=elementwise(x0**x1, (fn("pow_prime", x0, x1), result * fn("logpos", x0))),
 )
 neg = Primitive("neg", np.negative, vjp=[lambda g, out, x: -g], jvp="linear", notation=elementwise(-x0, (-1,)))
@@ -296,7 +291,7 @@ sigmoid = Primitive(
     "sigmoid",
     stable_sigmoid,
     vjp=[lambda g, out, x: g * out * _complement(out)],  # σ' from the saved output
-    jvp=[lambda t, out, x: t * out * (1 - out)],
+    jvp=[lambda t, out, x: t * out * _complement(out)],
     notation=elementwise(fn("sigmoid", x0), (fn("dsigmoid", x0),)),
 )
 tanh = Primitive(
