@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Sequence
+from heapq import heappop, heappush
 from typing import Any
 
 import numpy as np
@@ -83,28 +84,6 @@ def grad_of(
     return [found[id(x)] if id(x) in found else _zeros_like(x, create_graph) for x in inputs]
 
 
-def _consumer_counts(roots: Sequence[Tensor]) -> dict[int, int]:
-    """How many recorded uses each node that requires grad has below ``roots``."""
-    counts: dict[int, int] = {}
-    stack = list(roots)
-    while stack:
-        node = stack.pop()
-        if node._prim is None:
-            continue
-        parents = node._parents
-        if parents is None:
-            raise _freed_error(node)
-        for parent in parents:
-            if type(parent) is Tensor and parent.requires_grad:
-                key = id(parent)
-                if key in counts:
-                    counts[key] += 1
-                else:
-                    counts[key] = 1
-                    stack.append(parent)
-    return counts
-
-
 def _sweep(
     roots: Sequence[Tensor],
     seeds: Sequence[Any],
@@ -113,119 +92,127 @@ def _sweep(
     targets: set[int] | None = None,
     relevant: set[int] | None = None,
 ) -> list[tuple[Tensor, Any]]:
-    """Propagate ``seeds`` from ``roots`` (Kahn's order: a node once all its uses are done).
+    """Propagate ``seeds`` from ``roots``, newest node first.
+
+    A node is recorded after its inputs, so its creation number (``_seq``) is larger than
+    theirs: taking the pending node with the largest number (a heap) visits every node after
+    all its uses, with no count of uses made beforehand.  A node enters the heap when its first
+    gradient arrives, so nodes no gradient reaches are never visited.
 
     Returns the (node, gradient) pairs that reached leaves, or the ``targets`` when given.
     With ``free`` each node drops its inputs as soon as it is done.
     """
-    counts = _consumer_counts(roots)
-    grads: dict[int, Any] = {}
+    pending: dict[Tensor, Any] = {}  # gradients of recorded nodes, summed until the node's turn
+    reached: dict[Tensor, Any] = {}  # gradients of leaves, summed to the end
+    heap: list[tuple[int, Tensor]] = []
     for root, seed in zip(roots, seeds):
-        key = id(root)
-        grads[key] = seed if key not in grads else grads[key] + seed
-    ready = [root for root in dict.fromkeys(roots) if id(root) not in counts]
+        _add_gradient(root, seed, pending, reached, heap)
     if targets is None and relevant is None and not (create_graph or STATE.anomaly):
-        return _sweep_arrays(ready, grads, counts, free)
+        _sweep_arrays(heap, pending, reached, free)
+        return list(reached.items())
     found: list[tuple[Tensor, Any]] = []
     with enable_grad() if create_graph else contextlib.nullcontext():
-        while ready:
-            node = ready.pop()
-            g = grads.pop(id(node), None)
-            if node._prim is None:
-                if g is not None and (targets is None or id(node) in targets):
-                    found.append((node, g))
-                continue
-            if g is not None and targets is not None and id(node) in targets:
+        while heap:
+            node = heappop(heap)[1]
+            g = pending.pop(node)
+            if targets is not None and id(node) in targets:
                 found.append((node, g))
-            _propagate(node, g, grads, counts, ready, create_graph, relevant)
+            _propagate(node, g, pending, reached, heap, create_graph, relevant)
             if free:
                 node._parents = None
                 node._params = None
+    found += [(leaf, g) for leaf, g in reached.items() if targets is None or id(leaf) in targets]
     return found
 
 
-def _sweep_arrays(
-    ready: list[Tensor], grads: dict[int, Any], counts: dict[int, int], free: bool
-) -> list[tuple[Tensor, Any]]:
+def _add_gradient(
+    node: Tensor, g: Any, pending: dict[Tensor, Any], reached: dict[Tensor, Any], heap: list
+) -> None:
+    """Sum ``g`` into the gradient of ``node``; a recorded node enters the heap on its first."""
+    if node._prim is None:
+        previous = reached.get(node)
+        reached[node] = g if previous is None else previous + g
+        return
+    previous = pending.get(node)
+    if previous is None:
+        pending[node] = g
+        heappush(heap, (-node._seq, node))
+    else:
+        pending[node] = previous + g
+
+
+def _sweep_arrays(heap: list, pending: dict[Tensor, Any], reached: dict[Tensor, Any], free: bool) -> None:
     """``_sweep`` on raw arrays into the leaves: ``backward()``'s common case, written flat.
 
-    The same steps as ``_sweep`` + ``_propagate`` with nothing optional (no graph recording,
-    no targets, no pruning, no anomaly checks), because at small sizes this loop, not NumPy,
-    is the cost of a backward pass.
+    The same steps as ``_sweep`` + ``_propagate`` + ``_add_gradient`` with nothing optional (no
+    graph recording, no targets, no pruning, no anomaly checks), because at small sizes this
+    loop, not NumPy, is the cost of a backward pass.
     """
-    found: list[tuple[Tensor, Any]] = []
-    while ready:
-        node = ready.pop()
-        g = grads.pop(id(node), None)
-        prim = node._prim
-        if prim is None:
-            if g is not None:
-                found.append((node, g))
-            continue
-        parents, params = node._parents, node._params
-        if g is not None:
-            out = node.data
-            args = [p.data if type(p) is Tensor else p for p in parents]
-            rules = prim.vjp
-        for i, parent in enumerate(parents):
+    while heap:
+        node = heappop(heap)[1]
+        g = pending.pop(node)
+        parents = node._parents
+        if parents is None:
+            raise _freed_error(node)
+        params = node._params
+        out = node.data
+        args = [p.data if type(p) is Tensor else p for p in parents]
+        rules = node._prim.vjp
+        i = -1
+        for parent in parents:
+            i += 1
             if type(parent) is not Tensor or not parent.requires_grad:
                 continue
-            key = id(parent)
-            if g is not None:
-                rule = rules[i]
-                if rule is None:
-                    raise _no_derivative_error(prim, i)
-                gi = rule(g, out, *args, **params)
-                previous = grads.get(key)
-                grads[key] = gi if previous is None else previous + gi
-            remaining = counts[key] - 1
-            counts[key] = remaining
-            if remaining == 0:
-                ready.append(parent)
+            rule = rules[i]
+            if rule is None:
+                raise _no_derivative_error(node._prim, i)
+            gi = rule(g, out, *args, **params)
+            if parent._prim is None:
+                previous = reached.get(parent)
+                reached[parent] = gi if previous is None else previous + gi
+                continue
+            previous = pending.get(parent)
+            if previous is None:
+                pending[parent] = gi
+                heappush(heap, (-parent._seq, parent))
+            else:
+                pending[parent] = previous + gi
         if free:
             node._parents = None
             node._params = None
-    return found
 
 
 def _propagate(
     node: Tensor,
     g: Any,
-    grads: dict[int, Any],
-    counts: dict[int, int],
-    ready: list[Tensor],
+    pending: dict[Tensor, Any],
+    reached: dict[Tensor, Any],
+    heap: list,
     create_graph: bool,
     relevant: set[int] | None,
 ) -> None:
-    """Add ``gᵀ ∂node/∂parent`` to each parent's gradient; release parents with no uses left.
-
-    One pass over the inputs does both, since this loop is the engine's hottest Python.
-    """
+    """Add ``gᵀ ∂node/∂parent`` to the gradient of each parent that needs it."""
     prim, parents, params = node._prim, node._parents, node._params
-    if g is not None:
-        if create_graph:
-            out, args = node, parents
-        else:
-            out = node.data
-            args = [p.data if type(p) is Tensor else p for p in parents]
+    if parents is None:
+        raise _freed_error(node)
+    if create_graph:
+        out, args = node, parents
+    else:
+        out = node.data
+        args = [p.data if type(p) is Tensor else p for p in parents]
     for i, parent in enumerate(parents):
         if type(parent) is not Tensor or not parent.requires_grad:
             continue
-        key = id(parent)
-        if g is not None and (relevant is None or key in relevant):
-            rule = prim.vjp[i]
-            if rule is None:
-                raise _no_derivative_error(prim, i)
-            gi = rule(g, out, *args, **params)
-            if STATE.anomaly:
-                where = f"backward of {prim.name} (gradient for input {i} of shape {parent.shape})"
-                _check_finite(gi.data if type(gi) is Tensor else gi, where)
-            previous = grads.get(key)
-            grads[key] = gi if previous is None else previous + gi
-        remaining = counts[key] - 1
-        counts[key] = remaining
-        if remaining == 0:
-            ready.append(parent)
+        if relevant is not None and id(parent) not in relevant:
+            continue
+        rule = prim.vjp[i]
+        if rule is None:
+            raise _no_derivative_error(prim, i)
+        gi = rule(g, out, *args, **params)
+        if STATE.anomaly:
+            where = f"backward of {prim.name} (gradient for input {i} of shape {parent.shape})"
+            _check_finite(gi.data if type(gi) is Tensor else gi, where)
+        _add_gradient(parent, gi, pending, reached, heap)
 
 
 BATCHED_ELEMENTS = 1 << 22  # entries of the largest batched gradient array one sweep may hold

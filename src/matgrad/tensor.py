@@ -2,11 +2,13 @@
 
 A Tensor *is* its graph node: ``_prim`` is the primitive that produced it, ``_parents`` the
 arguments it was called with (Tensors, or constants such as arrays and Python scalars) and
-``_params`` its non-array arguments (``axis=…``).  Leaves have ``_prim is None``.
+``_params`` its non-array arguments (``axis=…``) and ``_seq`` its creation number (a node is
+always newer than its inputs, which orders the backward sweep).  Leaves have ``_prim is None``.
 """
 
 from __future__ import annotations
 
+from itertools import count
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -25,7 +27,7 @@ class Tensor:
     either side are constants.
     """
 
-    __slots__ = ("__weakref__", "_params", "_parents", "_prim", "data", "grad", "name", "requires_grad")
+    __slots__ = ("__weakref__", "_params", "_parents", "_prim", "_seq", "data", "grad", "name", "requires_grad")
     __array_ufunc__ = None  # make ``ndarray @ Tensor`` and ``2.0 * Tensor`` call our operators
 
     def __init__(self, data: Any, requires_grad: bool = False, name: str | None = None) -> None:
@@ -240,6 +242,7 @@ def record(prim: Primitive, args: tuple, params: dict) -> Tensor:
             node._prim = prim
             node._parents = args
             node._params = params
+            node._seq = _next_seq()
             if STATE.anomaly:
                 _check_finite(out, f"forward of {prim.name}")
             return node
@@ -250,6 +253,7 @@ def record(prim: Primitive, args: tuple, params: dict) -> Tensor:
     return node
 
 
+_next_seq = count().__next__  # creation numbers of recorded nodes
 _NO_PARAMS: dict = {}  # shared by the operators, which take no parameters; never mutated
 
 
