@@ -119,8 +119,7 @@ def _sweep(
                 found.append((node, g))
             _propagate(node, g, pending, reached, heap, create_graph, relevant)
             if free:
-                node._parents = None
-                node._params = None
+                node._parents = node._inputs = node._params = None
     found += [(leaf, g) for leaf, g in reached.items() if targets is None or id(leaf) in targets]
     return found
 
@@ -156,7 +155,7 @@ def _sweep_arrays(heap: list, pending: dict[Tensor, Any], reached: dict[Tensor, 
             raise _freed_error(node)
         params = node._params
         out = node.data
-        args = [p.data if type(p) is Tensor else p for p in parents]
+        args = node._inputs
         rules = node._prim.vjp
         i = -1
         for parent in parents:
@@ -178,8 +177,7 @@ def _sweep_arrays(heap: list, pending: dict[Tensor, Any], reached: dict[Tensor, 
             else:
                 pending[parent] = previous + gi
         if free:
-            node._parents = None
-            node._params = None
+            node._parents = node._inputs = node._params = None
 
 
 def _propagate(
@@ -198,8 +196,7 @@ def _propagate(
     if create_graph:
         out, args = node, parents
     else:
-        out = node.data
-        args = [p.data if type(p) is Tensor else p for p in parents]
+        out, args = node.data, node._inputs
     for i, parent in enumerate(parents):
         if type(parent) is not Tensor or not parent.requires_grad:
             continue

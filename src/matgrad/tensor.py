@@ -1,7 +1,8 @@
 """Tensor: a NumPy array, and, when it was computed from Tensors that require grad, a graph node.
 
 A Tensor *is* its graph node: ``_prim`` is the primitive that produced it, ``_parents`` the
-arguments it was called with (Tensors, or constants such as arrays and Python scalars) and
+arguments it was called with (Tensors, or constants such as arrays and Python scalars),
+``_inputs`` their values as the forward pass saw them (what the VJPs read), and
 ``_params`` its non-array arguments (``axis=…``) and ``_seq`` its creation number (a node is
 always newer than its inputs, which orders the backward sweep).  Leaves have ``_prim is None``.
 """
@@ -27,7 +28,18 @@ class Tensor:
     either side are constants.
     """
 
-    __slots__ = ("__weakref__", "_params", "_parents", "_prim", "_seq", "data", "grad", "name", "requires_grad")
+    __slots__ = (
+        "__weakref__",
+        "_inputs",
+        "_params",
+        "_parents",
+        "_prim",
+        "_seq",
+        "data",
+        "grad",
+        "name",
+        "requires_grad",
+    )
     __array_ufunc__ = None  # make ``ndarray @ Tensor`` and ``2.0 * Tensor`` call our operators
 
     def __init__(self, data: Any, requires_grad: bool = False, name: str | None = None) -> None:
@@ -40,6 +52,7 @@ class Tensor:
         self.name = name
         self._prim: Primitive | None = None
         self._parents: tuple | None = None
+        self._inputs: list | None = None
         self._params: dict | None = None
 
     # ----- array protocol -------------------------------------------------------------------
@@ -241,6 +254,7 @@ def record(prim: Primitive, args: tuple, params: dict) -> Tensor:
             node.requires_grad = True
             node._prim = prim
             node._parents = args
+            node._inputs = values
             node._params = params
             node._seq = _next_seq()
             if STATE.anomaly:
@@ -249,6 +263,7 @@ def record(prim: Primitive, args: tuple, params: dict) -> Tensor:
     node.requires_grad = False
     node._prim = None
     node._parents = None
+    node._inputs = None
     node._params = None
     return node
 
