@@ -797,6 +797,41 @@ def test_sigmoid_is_stable_at_extremes(dtype):
     assert np.all(g >= 0) and g[2] == 0.25 and g[0] < 1e-30 and g[-1] < 1e-30
 
 
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_sigmoid_of_a_large_array_equals_its_pieces(dtype):
+    # a large array skips the clamp when no entry needs it (checked by a max reduction); the
+    # values must not depend on that: the same as the small arrays' always-clamped path
+    rng = np.random.default_rng(0)
+    calm = rng.normal(0, 5, 4096).astype(dtype)
+    wild = calm.copy()
+    wild[[3, 700, 4000]] = [-1e4, np.nan, 1e4]
+    for x in (calm, wild):
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            whole = mg.sigmoid(x)
+        pieces = np.concatenate([mg.sigmoid(piece) for piece in np.split(x, 64)])
+        np.testing.assert_array_equal(whole, pieces)
+    assert np.isnan(whole[700]) and whole[3] < 1e-30 and whole[4000] == 1.0
+
+
+def test_bias_gradient_sums_the_rows_exactly_like_a_reduction():
+    # unbroadcast sums a C-contiguous (rows, k) gradient as 1ᵀ G; other layouts use add.reduce
+    rng = np.random.default_rng(1)
+    for rows, k in [(1, 3), (10, 30), (1024, 10), (7, 1)]:
+        g = rng.standard_normal((rows, k))
+        b = mg.tensor(np.zeros(k), requires_grad=True)
+        (mg.tensor(np.zeros((rows, k))) + b).backward(g)
+        np.testing.assert_allclose(b.grad, g.sum(axis=0), rtol=1e-12, atol=1e-12)
+        b.grad = None
+        (mg.tensor(np.zeros((k, rows))).T + b).backward(np.asfortranarray(g))
+        np.testing.assert_allclose(b.grad, g.sum(axis=0), rtol=1e-12, atol=1e-12)
+    cube = rng.standard_normal((4, 5, 6)).astype(np.float32)
+    b = mg.tensor(np.zeros((5, 6), np.float32), requires_grad=True)
+    (b + mg.tensor(np.zeros((4, 5, 6), np.float32))).backward(cube)
+    assert b.grad.dtype == np.float32 and b.grad.shape == (5, 6)
+    np.testing.assert_allclose(b.grad, cube.sum(axis=0), rtol=1e-5)
+
+
 def test_log_sum_exp_family_is_finite_at_huge_logits():
     z = np.array([[1e4, -1e4, 0.0], [-1e4, -1e4, -1e4]])
     labels = np.array([1, 2])

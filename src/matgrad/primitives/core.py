@@ -16,6 +16,7 @@ returns an array and records nothing.
 from __future__ import annotations
 
 import functools
+import math
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -132,6 +133,8 @@ def unbroadcast(g: Any, shape: tuple[int, ...]) -> Any:
         return g
     lead, kept = _broadcast_axes(g.shape, shape)
     if type(g) is np.ndarray:  # what ndarray.sum calls, without its Python layer
+        if lead and not kept and g.size and shape and g.dtype.kind == "f" and g.flags.c_contiguous:
+            return _sum_rows(g, shape)
         if lead:
             g = np.add.reduce(g, lead)
         return np.add.reduce(g, kept, None, None, True) if kept else g
@@ -140,12 +143,30 @@ def unbroadcast(g: Any, shape: tuple[int, ...]) -> Any:
     return g.sum(axis=kept, keepdims=True) if kept else g
 
 
+def _sum_rows(g: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
+    """Σ over the leading axes as ``1ᵀ G`` (G: one row per copy), a BLAS matrix-vector product.
+
+    A bias's gradient is the column sum of δ (seed 001's ∂C/∂b = Σ_rows δ).  NumPy's
+    ``add.reduce`` over axis 0 walks a narrow matrix row by row, several times slower than the
+    product with a vector of ones; both add every entry once in the same precision.
+    """
+    rows = g.size // math.prod(shape)
+    return (_ones(rows, g.dtype) @ g.reshape(rows, -1)).reshape(shape)
+
+
 @functools.lru_cache(maxsize=1024)
 def _broadcast_axes(have: tuple[int, ...], shape: tuple[int, ...]) -> tuple[tuple[int, ...], tuple[int, ...]]:
     """The leading axes to sum away, then the size-1 axes of ``shape`` to sum with keepdims."""
     lead = len(have) - len(shape)
     rest = have[lead:] if lead > 0 else have
     return tuple(range(lead)), tuple(i for i, n in enumerate(shape) if n == 1 and rest[i] != 1)
+
+
+@functools.lru_cache(maxsize=64)
+def _ones(n: int, dtype: np.dtype) -> np.ndarray:
+    ones = np.ones(n, dtype=dtype)
+    ones.flags.writeable = False
+    return ones
 
 
 def passes(g: Any, out: Any, *inputs: Any, **params: Any) -> Any:

@@ -271,10 +271,17 @@ def stable_sigmoid(x: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
     t = np.negative(x, out=out)
     if type(t) is not np.ndarray:  # a 0-d input gives a NumPy scalar, which has no buffer for out=
         t = np.asarray(t)
-    np.minimum(t, bound, out=t)  # only e⁻ˣ can overflow; its underflow to 0 gives σ = 1 exactly
+    # Only e⁻ˣ can overflow (its underflow to 0 gives σ = 1 exactly).  Clamping is an elementwise
+    # pass as dear as exp itself; on a large array a max reduction (several times cheaper) first
+    # tells whether any entry needs it.  A NaN fails the test and is clamped, i.e. kept.
+    if t.size < _CLAMP_CHECK_SIZE or not np.maximum.reduce(t, None) <= bound:
+        np.minimum(t, bound, out=t)
     np.exp(t, out=t)
     np.add(t, one, out=t)
-    return np.reciprocal(t, out=t)
+    return np.divide(one, t, out=t)  # the same quotient as np.reciprocal, which is slower
+
+
+_CLAMP_CHECK_SIZE = 2048  # below this, clamping costs less than checking whether to
 
 
 stable_sigmoid.takes_out = True  # a compiled plan may hand it a buffer
