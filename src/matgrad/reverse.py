@@ -13,6 +13,7 @@ can be differentiated again.
 from __future__ import annotations
 
 import contextlib
+import functools
 from collections.abc import Sequence
 from heapq import heappop, heappush
 from typing import Any
@@ -165,7 +166,7 @@ def _sweep_arrays(heap: list, pending: dict[Tensor, Any], reached: dict[Tensor, 
             rule = rules[i]
             if rule is None:
                 raise _no_derivative_error(node._prim, i)
-            gi = rule(g, out, *args, **params)
+            gi = rule(g, out, *args, **params) if params else rule(g, out, *args)
             if parent._prim is None:
                 previous = reached.get(parent)
                 reached[parent] = gi if previous is None else previous + gi
@@ -319,7 +320,7 @@ def _seed(root: Tensor, gradient: Any, create_graph: bool) -> Any:
                 f"gradient explicitly, e.g. backward(np.ones({root.shape})) for the sum of its "
                 f"entries, or reduce it first with .sum() or .mean()"
             )
-        seed = np.ones(root.shape, dtype=root.dtype)
+        seed = _ones(root.shape, root.dtype)
     else:
         seed = gradient if type(gradient) is Tensor and create_graph else np.asarray(
             gradient.data if type(gradient) is Tensor else gradient, dtype=root.dtype
@@ -330,6 +331,15 @@ def _seed(root: Tensor, gradient: Any, create_graph: bool) -> Any:
                 f"{root.shape}; they must match"
             )
     return Tensor(seed) if create_graph and type(seed) is not Tensor else seed
+
+
+@functools.lru_cache(maxsize=32)
+def _ones(shape: tuple[int, ...], dtype: np.dtype) -> np.ndarray:
+    """The seed of a scalar's backward pass, made once per dtype; read-only, so that a rule that
+    hands it on unchanged to a leaf makes the leaf copy it (see ``_accumulate_leaf_grad``)."""
+    ones = np.ones(shape, dtype=dtype)
+    ones.flags.writeable = False
+    return ones
 
 
 def _accumulate_leaf_grad(leaf: Tensor, g: Any, delivered: set[int]) -> None:

@@ -151,7 +151,8 @@ def _sum_rows(g: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
     product with a vector of ones; both add every entry once in the same precision.
     """
     rows = g.size // math.prod(shape)
-    return (_ones(rows, g.dtype) @ g.reshape(rows, -1)).reshape(shape)
+    total = _ones(rows, g.dtype) @ (g if g.ndim == 2 else g.reshape(rows, -1))
+    return total if len(shape) == 1 else total.reshape(shape)  # a fresh array, not a view, when it can
 
 
 @functools.lru_cache(maxsize=1024)
@@ -204,23 +205,27 @@ def summed(core: Rule, argnum: int) -> Rule:
     core's result already has the input's shape, it calls ``core`` alone (or, for :func:`passes`,
     nothing at all); everywhere else the rule itself runs, so each formula is written once.
     """
+    # The shape test is unbroadcast's own first step, repeated here to save a call where the
+    # shapes match (most calls): this wrapper runs once per input per node of every backward pass.
     if core is passes:
         if argnum == 0:
 
             def rule(g: Any, out: Any, x: Any, y: Any) -> Any:
-                return unbroadcast(g, x.shape)
+                return g if g.shape == x.shape else unbroadcast(g, x.shape)
         else:
 
             def rule(g: Any, out: Any, x: Any, y: Any) -> Any:
-                return unbroadcast(g, y.shape)
+                return g if g.shape == y.shape else unbroadcast(g, y.shape)
     elif argnum == 0:
 
         def rule(g: Any, out: Any, x: Any, y: Any) -> Any:
-            return unbroadcast(core(g, out, x, y), x.shape)
+            result = core(g, out, x, y)
+            return result if result.shape == x.shape else unbroadcast(result, x.shape)
     else:
 
         def rule(g: Any, out: Any, x: Any, y: Any) -> Any:
-            return unbroadcast(core(g, out, x, y), y.shape)
+            result = core(g, out, x, y)
+            return result if result.shape == y.shape else unbroadcast(result, y.shape)
 
     rule.core = core
     if hasattr(core, "reads"):
