@@ -32,6 +32,49 @@ def test_a_node_used_several_times_accumulates_its_gradients():
     np.testing.assert_allclose(x.grad, expected, rtol=1e-12)
 
 
+def test_each_vjp_runs_once_with_the_full_gradient_of_all_its_uses():
+    # the sweep takes the newest pending node first (creation order is a topological order);
+    # skip connections make a node's uses come much later than the node itself
+    from matgrad.primitives.core import Primitive
+    from matgrad.primitives.elementwise import identity
+
+    received = []
+
+    def watch_vjp(g, out, x):
+        received.append(g.copy())
+        return g
+
+    watch = Primitive("watch", lambda x: x, vjp=[watch_vjp], jvp="linear", notation=identity.notation)
+    x = leaf(3)
+    h = watch(x)
+    skip = h * 2.0
+    deep = h
+    for _ in range(5):
+        deep = mg.tanh(deep) + skip  # h reaches the output through every layer and the skips
+    unused = mg.exp(h)  # a use no gradient reaches: never visited
+    deep.sum().backward()
+    assert len(received) == 1
+    np.testing.assert_allclose(received[0], x.grad)
+    reference = mg.grad(lambda v: _skip_net(v).sum())(x.data)
+    np.testing.assert_allclose(x.grad, reference, rtol=1e-12)
+    assert unused._parents is not None  # not freed: the sweep never came to it
+
+
+def _skip_net(v):
+    skip = v * 2.0
+    deep = v
+    for _ in range(5):
+        deep = mg.tanh(deep) + skip
+    return deep
+
+
+def test_backward_of_a_leaf_gives_it_a_writable_gradient_of_ones():
+    x = leaf()
+    x.backward()
+    x.backward()
+    assert x.grad.flags.writeable and x.grad == 2.0
+
+
 def test_diamond_graph_gets_both_paths():
     x = leaf(3)
     a, b = x * 2.0, x * 5.0

@@ -353,7 +353,11 @@ def _accumulate_leaf_grad(leaf: Tensor, g: Any, delivered: set[int]) -> None:
     elif id(g) in delivered or not g.flags.writeable or g.base is not None:
         g = g.copy()  # never hand two leaves, or a leaf and a view, the same memory
     delivered.add(id(g))
-    leaf.grad = g if leaf.grad is None else leaf.grad + g
+    if leaf.grad is None:
+        leaf.grad = g
+    else:  # NumPy gives a 0-d sum as a scalar; .grad stays an array, as the first one was
+        total = leaf.grad + g
+        leaf.grad = total if type(total) is np.ndarray else np.asarray(total)
 
 
 def _zeros_like(x: Tensor, as_tensor: bool) -> Any:
