@@ -1,9 +1,10 @@
 """Reverse mode: the backward sweep over a recorded graph.
 
-The sweep visits nodes in reverse topological order (an iterative depth-first search, so a
-chain of any length is fine), calls ``node._prim.vjp[i](g, out, *inputs, **params)`` for every
-input that needs a gradient, and adds the gradients of nodes used more than once.  It knows
-no operation: every derivative comes from the primitive table.
+The sweep visits nodes newest first (by creation number, from a heap: a loop, so a chain of
+any length is fine, and a node comes after all its uses), calls
+``node._prim.vjp[i](g, out, *inputs, **params)`` for every input that needs a gradient, and
+adds the gradients of nodes used more than once.  It knows no operation: every derivative
+comes from the primitive table.
 
 Two speeds, one rule: with ``create_graph=False`` rules run on raw NumPy arrays; with
 ``create_graph=True`` they run on the Tensors themselves, so the backward pass is recorded and

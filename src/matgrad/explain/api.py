@@ -154,13 +154,21 @@ def _network(net: Any, loss: Callable | None, x: Any, y: Any, names: dict[int, s
         if result is not activation:
             names.setdefault(id(result), f"{'z' if kind == 'Linear' else 'a'}{superscript(layer)}")
         activation = result
-    target = y if isinstance(y, Tensor) else Tensor(_targets(np.asarray(y), activation))
+    target = y if isinstance(y, Tensor) else _target_tensor(loss, np.asarray(y), activation)
     names.setdefault(id(target), "y")
     return loss(activation, target), f"matgrad explain: {type(net).__name__} with {type(loss).__name__}"
 
 
+def _target_tensor(loss: Callable, y: np.ndarray, prediction: Tensor) -> Tensor:
+    """The target as the loss uses it (labels one-hot), so that it appears in formulas as ``y``:
+    by the loss's own ``targets`` where it has one (matgrad's losses), else by :func:`_targets`."""
+    convert = getattr(loss, "targets", None)
+    target = convert(prediction, y) if callable(convert) else _targets(y, prediction)
+    return target if isinstance(target, Tensor) else Tensor(np.asarray(target))
+
+
 def _targets(y: np.ndarray, prediction: Tensor) -> np.ndarray:
-    """Integer labels become one-hot rows, so that the target appears in formulas as ``y``."""
+    """For a loss function of the user's: integer labels become one-hot rows."""
     if np.issubdtype(y.dtype, np.integer) and prediction.ndim == 2 and prediction.shape[1] > 1 and y.ndim == 1:
         return np.eye(prediction.shape[1], dtype=prediction.dtype)[y]
     return y.astype(prediction.dtype) if np.issubdtype(y.dtype, np.floating) else y
