@@ -56,10 +56,7 @@ def backward(
     """Accumulate ``∂root/∂leaf`` (times ``gradient``) into ``.grad`` of every leaf needing it."""
     seed = _seed(root, gradient, create_graph)
     free = not (create_graph if retain_graph is None else retain_graph)
-    leaves = _sweep([root], [seed], create_graph, free)
-    delivered: set[int] = set()
-    for leaf, g in leaves:
-        _accumulate_leaf_grad(leaf, g, delivered)
+    _deliver(_sweep([root], [seed], create_graph, free))
 
 
 def grad_of(
@@ -337,28 +334,33 @@ def _seed(root: Tensor, gradient: Any, create_graph: bool) -> Any:
 @functools.lru_cache(maxsize=32)
 def _ones(shape: tuple[int, ...], dtype: np.dtype) -> np.ndarray:
     """The seed of a scalar's backward pass, made once per dtype; read-only, so that a rule that
-    hands it on unchanged to a leaf makes the leaf copy it (see ``_accumulate_leaf_grad``)."""
+    hands it on unchanged to a leaf makes the leaf copy it (see ``_deliver``)."""
     ones = np.ones(shape, dtype=dtype)
     ones.flags.writeable = False
     return ones
 
 
-def _accumulate_leaf_grad(leaf: Tensor, g: Any, delivered: set[int]) -> None:
-    if type(g) is Tensor:
-        if g.dtype != leaf.dtype:
-            g = g.astype(leaf.dtype)
-        leaf.grad = g if leaf.grad is None else leaf.grad + g
-        return
-    if g.dtype != leaf.dtype:
-        g = g.astype(leaf.dtype)
-    elif id(g) in delivered or not g.flags.writeable or g.base is not None:
-        g = g.copy()  # never hand two leaves, or a leaf and a view, the same memory
-    delivered.add(id(g))
-    if leaf.grad is None:
-        leaf.grad = g
-    else:  # NumPy gives a 0-d sum as a scalar; .grad stays an array, as the first one was
-        total = leaf.grad + g
-        leaf.grad = total if type(total) is np.ndarray else np.asarray(total)
+def _deliver(leaves: list[tuple[Tensor, Any]]) -> None:
+    """Add each leaf's gradient into its ``.grad``, in the leaf's dtype.
+
+    An array is handed over as it is when nothing else can see it; a copy is made when it is
+    already another leaf's (``x + y`` passes one g to both), read-only (the seed) or a view.
+    """
+    delivered: set[int] = set()
+    for leaf, g in leaves:
+        dtype = leaf.data.dtype
+        if type(g) is Tensor:
+            g = g if g.dtype == dtype else g.astype(dtype)
+        elif g.dtype != dtype:
+            g = g.astype(dtype)
+        elif g.base is not None or id(g) in delivered or not g.flags.writeable:
+            g = g.copy()
+        delivered.add(id(g))
+        if leaf.grad is None:
+            leaf.grad = g
+        else:  # NumPy gives a 0-d sum as a scalar; .grad stays an array, as the first one was
+            total = leaf.grad + g
+            leaf.grad = total if type(total) in (np.ndarray, Tensor) else np.asarray(total)
 
 
 def _zeros_like(x: Tensor, as_tensor: bool) -> Any:
