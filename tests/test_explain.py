@@ -57,6 +57,17 @@ def test_a_batch_of_columns_is_a_sum_of_outer_products():
     assert e.ok
 
 
+def test_each_operand_of_a_matrix_vector_product_names_its_own_product():
+    W = mg.tensor(np.arange(12.0).reshape(3, 4) / 10, requires_grad=True)
+    h = mg.tensor(np.linspace(-1, 1, 4), requires_grad=True)
+    u, v = (mg.tensor(np.linspace(0, 1, 3) + k, requires_grad=True) for k in (0.0, 1.0))
+    e = explain(mg.sum(mg.tanh(W @ h)) + u @ v, names={W: "W", h: "h", u: "u", v: "v"})
+    assert e.line("∂C/∂W").products == ["outer product"]  # g hᵀ
+    assert e.line("∂C/∂h").products == ["matrix-vector product"]  # Wᵀ g
+    assert e.line("∂C/∂u").products == ["scalar times vector"]  # g v, with g a number
+    assert e.ok
+
+
 def test_seed_000_row_layout_closed_form():
     H = mg.tensor(rng.standard_normal((1, 4)), name="H")
     W = mg.tensor(rng.standard_normal((4, 3)), requires_grad=True, name="W")

@@ -163,14 +163,18 @@ def step_formula(graph: Graph, consumer: Quantity, argnum: int, upstream: Expr) 
 
 
 def _product_name(consumer: Quantity, argnum: int, quantity: Quantity) -> str:
-    """The product a VJP uses; for a weight of a matrix product, say whether it is an outer
-    product (one column or row) or a sum of outer products over a batch."""
+    """The product a VJP uses; for a leaf of a matrix product, say which: for a vector, a
+    matrix-vector product (Wᵀ g), for a matrix times a vector, an outer product (g hᵀ), and
+    for two matrices, one outer product per column of the batch, summed."""
     notation = consumer.prim.notation
     product = notation.product[min(argnum, len(notation.product) - 1)]
     if consumer.prim.name != "matmul" or not quantity.is_leaf:
         return product
     a_shape, b_shape = (np.shape(arg.value) for arg in consumer.args)
-    if len(a_shape) < 2 or len(b_shape) < 2:
+    own, other = (a_shape, b_shape) if argnum == 0 else (b_shape, a_shape)
+    if len(own) < 2:
+        return "scalar times vector" if len(other) < 2 else "matrix-vector product"
+    if len(other) < 2:
         return "outer product"
     batch = b_shape[-1] if argnum == 0 else a_shape[-2]
     return "outer product" if batch == 1 else f"sum of {batch} outer products (one matrix product)"
