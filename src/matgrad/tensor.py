@@ -52,7 +52,7 @@ class Tensor:
         self.name = name
         self._prim: Primitive | None = None
         self._parents: tuple | None = None
-        self._inputs: list | None = None
+        self._inputs: tuple | None = None
         self._params: dict | None = None
 
     # ----- array protocol -------------------------------------------------------------------
@@ -238,7 +238,15 @@ def tensor(
 
 def record(prim: Primitive, args: tuple, params: dict) -> Tensor:
     """Run ``prim`` on the values of ``args`` and, if any requires grad, record the node."""
-    values = [arg.data if type(arg) is Tensor else arg for arg in args]
+    # The raw values, unrolled for the one- and two-input primitives (nearly every call): a list
+    # comprehension is a function call of its own, and a star-call converts a list to a tuple.
+    if len(args) == 2:
+        a, b = args
+        values: tuple = (a.data if type(a) is Tensor else a, b.data if type(b) is Tensor else b)
+    elif len(args) == 1:
+        values = (args[0].data if type(args[0]) is Tensor else args[0],)
+    else:
+        values = tuple([arg.data if type(arg) is Tensor else arg for arg in args])
     try:  # a call with **{} costs a ufunc half a microsecond more than a plain call
         out = prim.forward(*values, **params) if params else prim.forward(*values)
     except (ValueError, TypeError, IndexError) as error:
