@@ -14,13 +14,13 @@ can be differentiated again.
 from __future__ import annotations
 
 import contextlib
-import functools
 from collections.abc import Sequence
 from heapq import heappop, heappush
 from typing import Any
 
 import numpy as np
 
+from .primitives.core import constant_ones
 from .state import STATE, enable_grad
 from .tensor import Tensor, _check_finite
 
@@ -318,7 +318,7 @@ def _seed(root: Tensor, gradient: Any, create_graph: bool) -> Any:
                 f"gradient explicitly, e.g. backward(np.ones({root.shape})) for the sum of its "
                 f"entries, or reduce it first with .sum() or .mean()"
             )
-        seed = _ones(root.shape, root.dtype)
+        seed = constant_ones(root.shape, root.dtype)
     else:
         seed = gradient if type(gradient) is Tensor and create_graph else np.asarray(
             gradient.data if type(gradient) is Tensor else gradient, dtype=root.dtype
@@ -329,15 +329,6 @@ def _seed(root: Tensor, gradient: Any, create_graph: bool) -> Any:
                 f"{root.shape}; they must match"
             )
     return Tensor(seed) if create_graph and type(seed) is not Tensor else seed
-
-
-@functools.lru_cache(maxsize=32)
-def _ones(shape: tuple[int, ...], dtype: np.dtype) -> np.ndarray:
-    """The seed of a scalar's backward pass, made once per dtype; read-only, so that a rule that
-    hands it on unchanged to a leaf makes the leaf copy it (see ``_deliver``)."""
-    ones = np.ones(shape, dtype=dtype)
-    ones.flags.writeable = False
-    return ones
 
 
 def _deliver(leaves: list[tuple[Tensor, Any]]) -> None:

@@ -151,7 +151,7 @@ def _sum_rows(g: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
     product with a vector of ones; both add every entry once in the same precision.
     """
     rows = g.size // math.prod(shape)
-    total = _ones(rows, g.dtype) @ (g if g.ndim == 2 else g.reshape(rows, -1))
+    total = constant_ones(rows, g.dtype) @ (g if g.ndim == 2 else g.reshape(rows, -1))
     return total if len(shape) == 1 else total.reshape(shape)  # a fresh array, not a view, when it can
 
 
@@ -164,8 +164,10 @@ def _broadcast_axes(have: tuple[int, ...], shape: tuple[int, ...]) -> tuple[tupl
 
 
 @functools.lru_cache(maxsize=64)
-def _ones(n: int, dtype: np.dtype) -> np.ndarray:
-    ones = np.ones(n, dtype=dtype)
+def constant_ones(shape: int | tuple[int, ...], dtype: np.dtype) -> np.ndarray:
+    """A read-only array of ones, made once per shape and dtype (the ``1`` of ``1ᵀ G``, the
+    seed of a scalar's backward pass); a leaf handed it copies it (``reverse._deliver``)."""
+    ones = np.ones(shape, dtype=dtype)
     ones.flags.writeable = False
     return ones
 
