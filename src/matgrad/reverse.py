@@ -28,23 +28,23 @@ from .tensor import Tensor, _check_finite
 def toposort(roots: Sequence[Tensor]) -> list[Tensor]:
     """Nodes that require grad and lead to ``roots``, each listed before the nodes it uses."""
     order: list[Tensor] = []
-    seen: set[int] = set()
+    seen: set[Tensor] = set()  # Tensors hash by identity, faster than a set of id()s
     stack: list[tuple[Tensor, bool]] = [(root, False) for root in roots]
     while stack:
         node, parents_done = stack.pop()
         if parents_done:
             order.append(node)
             continue
-        if id(node) in seen:
+        if node in seen:
             continue
-        seen.add(id(node))
+        seen.add(node)
         stack.append((node, True))
         if node._prim is None:
             continue
         if node._parents is None:
             raise _freed_error(node)
         for parent in node._parents:
-            if type(parent) is Tensor and parent.requires_grad and id(parent) not in seen:
+            if type(parent) is Tensor and parent.requires_grad and parent not in seen:
                 stack.append((parent, False))
     order.reverse()
     return order
@@ -214,7 +214,9 @@ def _propagate(
 BATCHED_ELEMENTS = 1 << 22  # entries of the largest batched gradient array one sweep may hold
 
 
-def batched_grad_of(output: Tensor, inputs: Sequence[Tensor], seeds: np.ndarray) -> list[np.ndarray] | None:
+def batched_grad_of(
+    output: Tensor, inputs: Sequence[Tensor], seeds: np.ndarray, order: list[Tensor] | None = None
+) -> list[np.ndarray] | None:
     """``grad_of`` for many cotangents at once: ``seeds`` has shape ``(B,) + output.shape`` and
     the result for each input has shape ``(B,) + input.shape`` (row b is ``seeds[b]ᵀ J``).
 
@@ -222,8 +224,9 @@ def batched_grad_of(output: Tensor, inputs: Sequence[Tensor], seeds: np.ndarray)
     That is sound for the rules that broadcast over leading axes as NumPy does: elementwise
     primitives and matmul, whose VJP cores are then summed back to ``(B,) + input shape`` with
     the batch axis kept.  Returns None for a graph with any other primitive (the caller loops).
+    ``order`` is ``toposort([output])``, for a caller that has it already.
     """
-    order = toposort([output])
+    order = toposort([output]) if order is None else order
     if not all(node._prim is None or _batchable(node) for node in order):
         return None
     batch = len(seeds)

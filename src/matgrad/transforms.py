@@ -243,13 +243,14 @@ def _batched_jacobian(out: Tensor, variables: list[Tensor]) -> list[np.ndarray] 
     rows = out.size
     if rows == 0:
         return None  # nothing to carry: the loop gives the empty blocks
-    widest = max([out.size, *(v.size for v in variables), *(n.size for n in toposort([out]))])
+    order = toposort([out])
+    widest = max([out.size, *(v.size for v in variables), *(n.size for n in order)])
     chunk = max(1, BATCHED_ELEMENTS // max(widest, 1))
     identity = np.eye(rows, dtype=out.dtype)
     pieces: list[list[np.ndarray]] = [[] for _ in variables]
     for start in range(0, rows, chunk):
         seeds = identity[start : start + chunk].reshape((-1, *out.shape))
-        found = batched_grad_of(out, variables, seeds)
+        found = batched_grad_of(out, variables, seeds, order)
         if found is None:
             return None
         for piece, g in zip(pieces, found):

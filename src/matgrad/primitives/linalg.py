@@ -33,7 +33,9 @@ def _matmul_a_core(g: Any, out: Any, a: Any, b: Any) -> Any:
         return g @ b.mT
     if b.ndim == 1:  # out = A b drops A's last axis: ∂ℓ/∂A = g bᵀ
         return _expand_last(g) * b
-    # a is a vector: out = a B drops B's second-to-last axis, so g gains it back
+    # a is a vector: out = a B drops B's second-to-last axis, so ∂ℓ/∂a = B g
+    if b.ndim == 2:
+        return _rows_times(g, b.mT, a.shape)
     return (_expand_second_last(g) @ b.mT).reshape(g.shape[:-1] + a.shape)
 
 
@@ -45,8 +47,20 @@ def _matmul_b_core(g: Any, out: Any, a: Any, b: Any) -> Any:
         if b.ndim == 1:  # a · b: g is one number per leading (batch) index
             return _expand_last(g) * a
         return _expand_last(a) * _expand_second_last(g)
-    # b is a vector: out = A b drops the last axis
+    # b is a vector: out = A b drops A's last axis, so ∂ℓ/∂b = Aᵀ g
+    if a.ndim == 2:
+        return _rows_times(g, a, b.shape)
     return (a.mT @ _expand_last(g)).reshape(g.shape[:-1] + b.shape)
+
+
+def _rows_times(g: Any, m: Any, shape: tuple[int, ...]) -> Any:
+    """Every row gᵀ M of g (its last axis, for any leading axes) in one matrix product.
+
+    ``Mᵀ g`` for a single vector; with cotangents stacked on leading axes (a Jacobian's rows,
+    batched by ``reverse.batched_grad_of``) one GEMM, where ``M @ g[..., None]`` would be a
+    loop of matrix-vector products over the stack.
+    """
+    return (g.reshape((-1, g.shape[-1])) @ m).reshape(g.shape[:-1] + shape)
 
 
 matmul_vjp_a = summed(_matmul_a_core, 0)  # ∂ℓ/∂A = Ḡ Bᵀ
