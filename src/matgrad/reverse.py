@@ -230,27 +230,26 @@ def batched_grad_of(
     if not all(node._prim is None or _batchable(node) for node in order):
         return None
     batch = len(seeds)
-    targets = {id(x) for x in inputs}
-    grads: dict[int, Any] = {id(output): seeds}
-    found: dict[int, Any] = {}
+    targets = set(inputs)
+    grads: dict[Tensor, Any] = {output: seeds}
+    found: dict[Tensor, Any] = {}
     for node in order:  # consumers before producers
-        g = grads.pop(id(node), None)
+        g = grads.pop(node, None)
         if g is None:
             continue
-        if id(node) in targets:
-            found[id(node)] = g
+        if node in targets:
+            found[node] = g
         if node._prim is None:
             continue
-        args = [p.data if type(p) is Tensor else p for p in node._parents]
         for i, parent in enumerate(node._parents):
             if type(parent) is not Tensor or not parent.requires_grad:
                 continue
-            gi = _batched_rule(node._prim, i, g, node.data, args, node._params, (batch, *parent.shape))
+            gi = _batched_rule(node._prim, i, g, node.data, node._inputs, node._params, (batch, *parent.shape))
             if gi is None:
                 return None
-            previous = grads.get(id(parent))
-            grads[id(parent)] = gi if previous is None else previous + gi
-    return [found[id(x)] if id(x) in found else np.zeros((batch, *x.shape), x.dtype) for x in inputs]
+            previous = grads.get(parent)
+            grads[parent] = gi if previous is None else previous + gi
+    return [found[x] if x in found else np.zeros((batch, *x.shape), x.dtype) for x in inputs]
 
 
 def _batchable(node: Tensor) -> bool:
@@ -263,7 +262,7 @@ def _batchable(node: Tensor) -> bool:
 
 
 def _batched_rule(
-    prim: Any, i: int, g: np.ndarray, out: Any, args: list, params: dict, shape: tuple[int, ...]
+    prim: Any, i: int, g: np.ndarray, out: Any, args: Sequence[Any], params: dict, shape: tuple[int, ...]
 ) -> np.ndarray | None:
     """The VJP for input i with a leading batch axis kept, or None if the rule cannot keep it."""
     rule = prim.vjp[i]
