@@ -38,6 +38,12 @@ def broadcasting(params, X, Y):
     return (((X * row + bias) * scale - Y) ** 2).sum() / X.shape[0]
 
 
+def stacked(params, X, Y):
+    """A stack of batches (B, N, n): W's and b's gradients are summed over two leading axes."""
+    W, b = params
+    return ((mg.tanh(X @ W + b) - Y) ** 2).sum()
+
+
 def arrays(sizes, batch, dtype, labels=False, rng=rng):
     params = []
     for n_in, n_out in itertools.pairwise(sizes):
@@ -68,6 +74,7 @@ CASES = {
     "ReLU/softmax-CE": (relu_softmax_ce, lambda dtype: arrays((12, 9, 4), 6, dtype, labels=True)),
     "reused weight": (reused_weight, lambda dtype: _square(dtype)),
     "broadcasting": (broadcasting, lambda dtype: _broadcast(dtype)),
+    "stacked batches": (stacked, lambda dtype: _stacked(dtype)),
 }
 
 
@@ -75,6 +82,11 @@ def _square(dtype):
     W = rng.standard_normal((6, 6)).astype(dtype) / 3
     b = rng.standard_normal(6).astype(dtype)
     return [W, b], rng.standard_normal((4, 6)).astype(dtype), rng.random((4, 6)).astype(dtype)
+
+
+def _stacked(dtype):
+    W, b = rng.standard_normal((5, 5)).astype(dtype) / 3, rng.standard_normal(5).astype(dtype)
+    return [W, b], rng.standard_normal((3, 4, 5)).astype(dtype), rng.random((3, 4, 5)).astype(dtype)
 
 
 def _broadcast(dtype):

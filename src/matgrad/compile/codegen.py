@@ -231,14 +231,15 @@ class _Generator:
 
         A call whose read values are all constants (the seed, Python scalars, earlier such
         results) is done once: its traced result becomes a read-only constant.  A rule that is
-        ``unbroadcast(core(...))`` whose core already gives the input's shape calls the core alone.
+        ``unbroadcast(core(...))`` calls the core alone where it already gives the input's shape,
+        else the core and then the sum ``unbroadcast`` picks for these shapes (``summing``).
         """
         root = self.trace.root
         seed = self._constant(np.ones(root.shape, dtype=root.dtype))
         self.grad_names: dict[int, str] = {id(root): self.bind("seed", seed)}
         self.constants[self.grad_names[id(root)]] = seed
         owner: dict[str, int] = {}  # local name -> the node whose gradient alone it holds (summed into)
-        for node, argnum, rule, core_shape, traced in self.trace.log:
+        for node, argnum, rule, core_shape, core_sum, traced in self.trace.log:
             parent = node._parents[argnum]
             refs = [self.grad_names[id(node)], self.ref(node), *(self.ref(p) for p in node._parents)]
             reads = getattr(rule, "reads", None)
@@ -247,9 +248,11 @@ class _Generator:
                 value = self._constant(traced)
                 call = self.bind("k", value)
                 self.constants[call] = value
-            elif core_shape is not None and core_shape == parent.shape:
+            elif core_shape is not None and (core_shape == parent.shape or core_sum is not None):
                 core = rule.core
                 call = refs[0] if core is passes else self._call(self.bind("core", core), refs, node._params)
+                if core_sum is not None:  # the sum unbroadcast would choose for these shapes, called directly
+                    call = f"{self.bind('sum', core_sum)}({call})"
             else:
                 call = self._call(self.bind("vjp", rule), refs, node._params)
             target = self.grad_names.get(id(parent))

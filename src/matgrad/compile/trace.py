@@ -7,7 +7,7 @@ from typing import Any
 
 import numpy as np
 
-from ..primitives.core import passes
+from ..primitives.core import passes, summing
 from ..pytree import TreeDef, tree_flatten, tree_unflatten
 from ..reverse import backward, grad_of, toposort
 from ..tensor import Tensor
@@ -57,17 +57,29 @@ class _Recorder:
 
         def logged(*args: Any, **params: Any) -> Any:
             result = rule(*args, **params)
-            core = getattr(rule, "core", None)
-            # the shape of the core's result (does unbroadcast sum anything?) and, for a rule that
-            # declares what it reads, its result, in case those reads are all constants (g, and
-            # scalars: an array that is read is never a constant)
-            core_shape = None if core is None else np.shape(args[0] if core is passes else core(*args, **params))
+            # for a rule unbroadcast(core(...)): the core's shape (does unbroadcast sum anything?)
+            # and the sum it then does; for a rule that declares what it reads, its result, in
+            # case those reads are all constants (g, and scalars: an array read is never constant)
+            core_shape, core_sum = _core_sum(rule, argnum, args, params)
             reads = getattr(rule, "reads", ())
             kept = result if reads and all(i == 0 or _is_scalar(args[i]) for i in reads) else None
-            self.log.append((self.node, argnum, rule, core_shape, kept))
+            self.log.append((self.node, argnum, rule, core_shape, core_sum, kept))
             return result
 
         return logged
+
+
+def _core_sum(rule: Any, argnum: int, args: tuple, params: dict) -> tuple[tuple[int, ...] | None, Any]:
+    """For a rule ``unbroadcast(core(g, out, *inputs), shape)``: the shape of the core's result,
+    and the function that sums it to the input's shape (None where nothing is summed)."""
+    core = getattr(rule, "core", None)
+    if core is None:
+        return None, None
+    value = args[0] if core is passes else core(*args, **params)
+    shape, target = np.shape(value), np.shape(args[2 + argnum])  # args: g, out, *inputs
+    if type(value) is not np.ndarray or shape == target:
+        return shape, None
+    return shape, summing(shape, target, value.dtype)
 
 
 def _is_scalar(x: Any) -> bool:

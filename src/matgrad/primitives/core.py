@@ -131,28 +131,43 @@ def unbroadcast(g: Any, shape: tuple[int, ...]) -> Any:
     """Sum a gradient over the axes NumPy broadcast, so that it has ``shape`` again."""
     if g.shape == shape:
         return g
+    if type(g) is np.ndarray:
+        return summing(g.shape, shape, g.dtype)(g)
     lead, kept = _broadcast_axes(g.shape, shape)
-    if type(g) is np.ndarray:  # what ndarray.sum calls, without its Python layer
-        if lead and not kept and g.size and shape and g.dtype.kind == "f" and g.flags.c_contiguous:
-            return _sum_rows(g, shape)
-        if lead:
-            g = np.add.reduce(g, lead)
-        return np.add.reduce(g, kept, None, None, True) if kept else g
     if lead:
         g = g.sum(axis=lead)
     return g.sum(axis=kept, keepdims=True) if kept else g
 
 
-def _sum_rows(g: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
-    """Σ over the leading axes as ``1ᵀ G`` (G: one row per copy), a BLAS matrix-vector product.
+@functools.lru_cache(maxsize=1024)
+def summing(have: tuple[int, ...], shape: tuple[int, ...], dtype: np.dtype) -> Callable[[np.ndarray], np.ndarray]:
+    """What :func:`unbroadcast` does to an array of shape ``have`` and ``dtype``, chosen once for
+    these shapes (a compiled plan calls it directly).
 
-    A bias's gradient is the column sum of δ (seed 001's ∂C/∂b = Σ_rows δ).  NumPy's
-    ``add.reduce`` over axis 0 walks a narrow matrix row by row, several times slower than the
-    product with a vector of ones; both add every entry once in the same precision.
+    A sum over leading axes only, a bias's gradient (seed 001's ∂C/∂b = Σ_rows δ), is ``1ᵀ G``
+    with G one row per copy: a BLAS matrix-vector product, several times faster than NumPy's
+    ``add.reduce`` over axis 0 of a narrow matrix; both add every entry once in the same
+    precision.  Any other sum (size-1 axes kept, integers, empty arrays) is ``add.reduce``.
     """
-    rows = g.size // math.prod(shape)
-    total = constant_ones(rows, g.dtype) @ (g if g.ndim == 2 else g.reshape(rows, -1))
-    return total if len(shape) == 1 else total.reshape(shape)  # a fresh array, not a view, when it can
+    lead, kept = _broadcast_axes(have, shape)
+    if lead and not kept and shape and math.prod(have) and dtype.kind == "f":
+        rows = math.prod(have[: len(lead)])
+        ones = constant_ones(rows, dtype)
+        if len(have) == 2:
+            return functools.partial(np.matmul, ones)
+
+        def sum_rows(g: np.ndarray) -> np.ndarray:
+            total = ones @ g.reshape(rows, -1)
+            return total if len(shape) == 1 else total.reshape(shape)  # a fresh array, not a view, when it can
+
+        return sum_rows
+
+    def reduce(g: np.ndarray) -> np.ndarray:  # what ndarray.sum calls, without its Python layer
+        if lead:
+            g = np.add.reduce(g, lead)
+        return np.add.reduce(g, kept, None, None, True) if kept else g
+
+    return reduce
 
 
 @functools.lru_cache(maxsize=1024)
