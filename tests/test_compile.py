@@ -167,6 +167,15 @@ def test_compile_backward_accumulates_like_backward():
     assert_identical(compiled_value, eager_value)
 
 
+def test_a_scalar_leaf_keeps_an_array_gradient_across_calls():
+    # eager backward keeps .grad an array when NumPy returns a 0-d sum as a scalar; so must a plan
+    x = mg.tensor(np.float64(1.5), requires_grad=True)
+    step = mg.compile_backward(lambda x: x * x)
+    for calls in range(1, 4):
+        step(x)
+        assert type(x.grad) is np.ndarray and x.grad.shape == () and x.grad == 3.0 * calls
+
+
 def test_plan_reads_parameters_updated_in_place():
     net = mg.nn.MLP([6, 4, 2], seed=0, dtype=np.float64)
     X, Y = rng.standard_normal((3, 6)), rng.standard_normal((3, 2))

@@ -218,3 +218,11 @@ def test_missing_derivative_is_a_clear_error():
     out = mg.where(cond, np.ones(2), np.zeros(2))
     with pytest.raises(TypeError, match="where has no derivative with respect to its argument 0"):
         out.sum().backward()
+
+
+def test_a_scalar_leaf_used_twice_gets_an_array_gradient():
+    # x * x sends two 0-d gradients to x; NumPy adds them into a scalar, .grad stays an array
+    x = leaf()
+    (x * x).backward()
+    assert type(x.grad) is np.ndarray and x.grad.flags.writeable
+    np.testing.assert_allclose(x.grad, 2 * x.data)

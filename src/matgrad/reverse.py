@@ -344,16 +344,23 @@ def _deliver(leaves: list[tuple[Tensor, Any]]) -> None:
         dtype = leaf.data.dtype
         if type(g) is Tensor:
             g = g if g.dtype == dtype else g.astype(dtype)
+        elif type(g) is not np.ndarray:  # a 0-d result NumPy gave as a scalar: a fresh array
+            g = np.asarray(g, dtype=dtype)
         elif g.dtype != dtype:
             g = g.astype(dtype)
         elif g.base is not None or id(g) in delivered or not g.flags.writeable:
             g = g.copy()
         delivered.add(id(g))
-        if leaf.grad is None:
-            leaf.grad = g
-        else:  # NumPy gives a 0-d sum as a scalar; .grad stays an array, as the first one was
-            total = leaf.grad + g
-            leaf.grad = total if type(total) in (np.ndarray, Tensor) else np.asarray(total)
+        leaf.grad = added(leaf.grad, g)
+
+
+def added(grad: Any, g: Any) -> Any:
+    """``grad + g`` for a ``.grad`` slot (``g`` alone into an empty one), kept an array: NumPy
+    gives the sum of two 0-d arrays as a scalar."""
+    if grad is None:
+        return g
+    total = grad + g
+    return total if type(total) in (np.ndarray, Tensor) else np.asarray(total)
 
 
 def _zeros_like(x: Tensor, as_tensor: bool) -> Any:

@@ -112,18 +112,20 @@ class _Generator:
         delivered: list[tuple[str, tuple]] = []
         for k, (leaf, expr) in enumerate(zip(self.trace.targets, grads)):
             name, g = self.bind("leaf", leaf), f"r{k}"
-            lines.append(f"{g} = {expr}")  # of the leaf's dtype: the plan was verified against eager
+            # of the leaf's dtype (the plan was verified against eager); a 0-d one may be a NumPy scalar
+            lines.append(f"{g} = asarray({expr})" if leaf.ndim == 0 else f"{g} = {expr}")
             # an array held by no one else: not a view, not read-only (constants are), not given to
             # an earlier leaf (only one of the same shape and dtype can be the same array)
             fresh = [f"{g}.base is None", f"{g}.flags.writeable"]
             kind = (leaf.shape, leaf.dtype)
             fresh += [f"{g} is not {other}" for other, other_kind in delivered if other_kind == kind]
             delivered.append((g, kind))
+            total = f"{name}.grad + {g}"
             lines += [
                 f"if {name}.grad is None:",
                 f"    {name}.grad = {g} if {' and '.join(fresh)} else {g}.copy()",
-                "else:",
-                f"    {name}.grad = {name}.grad + {g}",
+                "else:",  # NumPy gives a 0-d sum as a scalar; .grad stays an array, as in eager mode
+                f"    {name}.grad = {f'asarray({total})' if leaf.ndim == 0 else total}",
             ]
         return lines
 

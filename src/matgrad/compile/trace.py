@@ -9,7 +9,7 @@ import numpy as np
 
 from ..primitives.core import passes, summing
 from ..pytree import TreeDef, tree_flatten, tree_unflatten
-from ..reverse import backward, grad_of, toposort
+from ..reverse import added, backward, grad_of, toposort
 from ..tensor import Tensor
 from ..transforms import Argnums, _Trace
 
@@ -181,7 +181,7 @@ class _BackwardTrace(_Traced):
         _, self.log = _sweep_logged(self.nodes, lambda: backward(loss, retain_graph=True))
         received = {id(leaf): leaf.grad for leaf in leaves}
         for leaf, old in zip(leaves, before):
-            leaf.grad = old if leaf.grad is None else leaf.grad if old is None else old + leaf.grad
+            leaf.grad = old if leaf.grad is None else added(old, leaf.grad)
         self.targets = _reached_leaves(self.log)
         aux_values = [leaf.data for leaf in self.aux_nodes]
         self.outputs = [loss.data, *(received[id(leaf)] for leaf in self.targets), *aux_values]
