@@ -71,16 +71,15 @@ def grad_of(
     An input the outputs do not depend on gets zeros.  This is the functional core of
     :mod:`matgrad.transforms`.
     """
-    targets = {id(x) for x in inputs}
+    targets = set(inputs)
     live = [(out, g) for out, g in zip(outputs, grad_outputs) if out.requires_grad]
     free = not (create_graph if retain_graph is None else retain_graph)
-    found: dict[int, Any] = {}
+    found: dict[Tensor, Any] = {}
     if live:
         roots = [o for o, _ in live]
         relevant = _leading_to(toposort(roots), targets)
-        for node, g in _sweep(roots, [g for _, g in live], create_graph, free, targets, relevant):
-            found[id(node)] = g
-    return [found[id(x)] if id(x) in found else _zeros_like(x, create_graph) for x in inputs]
+        found = dict(_sweep(roots, [g for _, g in live], create_graph, free, targets, relevant))
+    return [found[x] if x in found else _zeros_like(x, create_graph) for x in inputs]
 
 
 def _sweep(
@@ -88,8 +87,8 @@ def _sweep(
     seeds: Sequence[Any],
     create_graph: bool,
     free: bool,
-    targets: set[int] | None = None,
-    relevant: set[int] | None = None,
+    targets: set[Tensor] | None = None,
+    relevant: set[Tensor] | None = None,
 ) -> list[tuple[Tensor, Any]]:
     """Propagate ``seeds`` from ``roots``, newest node first.
 
@@ -114,12 +113,12 @@ def _sweep(
         while heap:
             node = heappop(heap)[1]
             g = pending.pop(node)
-            if targets is not None and id(node) in targets:
+            if targets is not None and node in targets:
                 found.append((node, g))
             _propagate(node, g, pending, reached, heap, create_graph, relevant)
             if free:
                 node._parents = node._inputs = node._params = None
-    found += [(leaf, g) for leaf, g in reached.items() if targets is None or id(leaf) in targets]
+    found += [(leaf, g) for leaf, g in reached.items() if targets is None or leaf in targets]
     return found
 
 
@@ -186,7 +185,7 @@ def _propagate(
     reached: dict[Tensor, Any],
     heap: list,
     create_graph: bool,
-    relevant: set[int] | None,
+    relevant: set[Tensor] | None,
 ) -> None:
     """Add ``gᵀ ∂node/∂parent`` to the gradient of each parent that needs it."""
     prim, parents, params = node._prim, node._parents, node._params
@@ -199,7 +198,7 @@ def _propagate(
     for i, parent in enumerate(parents):
         if type(parent) is not Tensor or not parent.requires_grad:
             continue
-        if relevant is not None and id(parent) not in relevant:
+        if relevant is not None and parent not in relevant:
             continue
         rule = prim.vjp[i]
         if rule is None:
@@ -295,14 +294,14 @@ def _freed_error(node: Tensor) -> RuntimeError:
     )
 
 
-def _leading_to(order: list[Tensor], targets: set[int]) -> set[int]:
-    """Ids of the nodes from which some target can be reached (the only ones worth a VJP)."""
+def _leading_to(order: list[Tensor], targets: set[Tensor]) -> set[Tensor]:
+    """The nodes from which some target can be reached (the only ones worth a VJP)."""
     relevant = set(targets)
     for node in reversed(order):  # producers first
-        if node._prim is not None and id(node) not in relevant:
+        if node._prim is not None and node not in relevant:
             for parent in node._parents:
-                if type(parent) is Tensor and id(parent) in relevant:
-                    relevant.add(id(node))
+                if type(parent) is Tensor and parent in relevant:
+                    relevant.add(node)
                     break
     return relevant
 
