@@ -34,11 +34,7 @@ def mismatch(got: Outputs, want: Outputs) -> str | None:
         bad = ~np.isclose(actual64, expected64, rtol=RTOL, atol=atol)
         bad |= np.isnan(actual64) != np.isnan(expected64)
         if bad.any():
-            worst = np.unravel_index(np.argmax(np.abs(actual64 - expected64) * bad), expected.shape)
-            return (
-                f"{key}: {int(bad.sum())} of {expected.size} entries differ beyond rtol {RTOL:g}, atol {atol:.1e}; "
-                f"worst at {tuple(int(i) for i in worst)}: {actual64[worst]:.7g} vs hand NumPy {expected64[worst]:.7g}"
-            )
+            return _worst(key, actual64, expected64, bad, f"atol {atol:.1e}")
     return None
 
 
@@ -54,10 +50,14 @@ def update_mismatch(got: Outputs, want: Outputs, initial: Outputs) -> str | None
         bad = np.abs(actual - expected) > RTOL * np.abs(expected) + atol + ulp
         bad |= np.isnan(actual) != np.isnan(expected)
         if bad.any():
-            worst = np.unravel_index(np.argmax(np.abs(actual - expected) * bad), expected.shape)
-            return (
-                f"update of {key}: {int(bad.sum())} of {expected.size} entries differ beyond rtol {RTOL:g}, "
-                f"atol {atol:.1e} + 1 ulp; worst at {tuple(int(i) for i in worst)}: {actual[worst]:.7g} vs hand "
-                f"NumPy {expected[worst]:.7g}"
-            )
+            return _worst(f"update of {key}", actual, expected, bad, f"atol {atol:.1e} + 1 ulp")
     return None
+
+
+def _worst(what: str, actual: np.ndarray, expected: np.ndarray, bad: np.ndarray, atol: str) -> str:
+    """How many entries of ``what`` are ``bad``, and the worst of them."""
+    worst = np.unravel_index(np.argmax(np.abs(actual - expected) * bad), expected.shape)
+    return (
+        f"{what}: {int(bad.sum())} of {expected.size} entries differ beyond rtol {RTOL:g}, {atol}; "
+        f"worst at {tuple(int(i) for i in worst)}: {actual[worst]:.7g} vs hand NumPy {expected[worst]:.7g}"
+    )
