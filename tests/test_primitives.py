@@ -1,7 +1,8 @@
 """The primitive table, row by row.
 
-``SPECS`` holds, for every primitive in ``mg.TABLE``, one or more specs: a primitive call
-(inputs and parameters) and optionally a public function built on it.  Every spec is checked by
+``SPECS`` (gathered from ``tests/table_specs/``) holds, for every primitive in ``mg.TABLE``,
+one or more specs: a primitive call (inputs and parameters) and optionally a public function
+built on it.  Every spec is checked by
 ``gradcheck`` (first and second order, reverse and forward mode, float64) and by the
 dot-product test, at float32 (no silent upcast of values or gradients), for a complete notation
 row, and for VJP rules that return exactly the shape of their input.  Hypothesis then varies the
@@ -15,330 +16,37 @@ import math
 import re
 import warnings
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 import pytest
-from hypothesis import HealthCheck, assume, given, settings
+from hypothesis import assume, given
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
 import matgrad as mg
 from matgrad.primitives.notation import evaluate_vjp
 from matgrad.symbolic import Expr
+from table_specs import (
+    HI,
+    HYPOTHESIS,
+    LO,
+    Spec,
+    all_specs,
+    clip_safe,
+    distinct,
+    mask,
+    nonzero,
+    normal,
+    on_halves,
+    on_integers,
+    positive,
+    probabilities,
+)
 
 P = mg.primitives
 VARIADIC = {"concatenate", "stack"}  # one notation entry stands for every input
-SAME = object()  # a ``dtype`` parameter meaning "the dtype of the inputs" (astype)
-
-HYPOTHESIS = settings(
-    max_examples=15,
-    deadline=None,
-    derandomize=True,
-    suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
-)
-
-
-# ----- inputs: each keeps away from the kinks and edges of the function it feeds -------------
-def normal(r: np.random.Generator, *shape: int) -> np.ndarray:
-    return r.standard_normal(shape)
-
-
-def positive(r: np.random.Generator, *shape: int) -> np.ndarray:
-    """Bases of log, sqrt, power and divisors: positive and away from 0."""
-    return r.uniform(0.5, 2.0, shape)
-
-
-def nonzero(r: np.random.Generator, *shape: int) -> np.ndarray:
-    """At least 0.3 away from the kink of abs, relu and leaky_relu at 0."""
-    return r.choice([-1.0, 1.0], shape) * r.uniform(0.3, 2.0, shape)
-
-
-def distinct(r: np.random.Generator, *shape: int) -> np.ndarray:
-    """Entries at least 0.3 apart: a maximum over any axes has no tie."""
-    n = math.prod(shape)
-    return ((r.permutation(n) + r.uniform(-0.2, 0.2, n)) * 0.5 - n / 4).reshape(shape)
-
-
-def on_integers(r: np.random.Generator, *shape: int) -> np.ndarray:
-    return r.integers(-3, 4, shape) + r.uniform(-0.2, 0.2, shape)
-
-
-def on_halves(r: np.random.Generator, *shape: int) -> np.ndarray:
-    """At least 0.1 away from every value of :func:`on_integers`: maximum/minimum never tie."""
-    return r.integers(-3, 3, shape) + 0.5 + r.uniform(-0.2, 0.2, shape)
-
-
-LO, HI = -0.5, 0.5  # clip bounds; :func:`clip_safe` keeps at least 0.1 away from both
-
-
-def clip_safe(r: np.random.Generator, *shape: int) -> np.ndarray:
-    inside = r.random(shape) < 0.5
-    magnitude = np.where(inside, r.uniform(0.0, 0.4, shape), r.uniform(0.6, 2.0, shape))
-    return r.choice([-1.0, 1.0], shape) * magnitude
-
-
-def probabilities(r: np.random.Generator, *shape: int, axis: int = -1) -> np.ndarray:
-    p = r.uniform(0.1, 1.0, shape)
-    return p / p.sum(axis=axis, keepdims=True)
-
-
-def one_hot_rows(r: np.random.Generator, n: int, k: int) -> np.ndarray:
-    return np.eye(k)[r.integers(0, k, n)]
-
-
-def mask(r: np.random.Generator, *shape: int) -> np.ndarray:
-    return r.random(shape) < 0.5
-
-
-# ----- the spec list -----------------------------------------------------------------------------
-@dataclass(frozen=True, eq=False)
-class Spec:
-    """One primitive call: ``TABLE[prim](*make(rng), **params)``.
-
-    ``const`` lists the inputs held constant (conditions, labels); the others are the
-    arguments of the checked function.  ``via`` is a public function to check instead of the
-    bare primitive, called like it: ``via(*inputs, **params)``.
-    """
-
-    name: str
-    prim: str
-    make: Callable[[np.random.Generator], tuple]
-    params: dict = field(default_factory=dict)
-    const: tuple[int, ...] = ()
-    via: Callable[..., Any] | None = None
-
-    def inputs(self, dtype: Any = np.float64, seed: int = 0) -> tuple[np.ndarray, ...]:
-        raw = self.make(np.random.default_rng(seed))
-        return tuple(_cast(np.asarray(x), dtype) for x in raw)
-
-    def kwargs(self, dtype: Any = np.float64) -> dict:
-        return {k: (np.dtype(dtype) if v is SAME else v) for k, v in self.params.items()}
-
-    def function(self, inputs: tuple, dtype: Any = np.float64) -> tuple[Callable, list]:
-        """The checked function of the non-constant inputs, and those inputs."""
-        free = [i for i in range(len(inputs)) if i not in self.const]
-        op = self.via or mg.TABLE[self.prim]
-        params = self.kwargs(dtype)
-
-        def f(*xs: Any) -> Any:
-            full = list(inputs)
-            for i, x in zip(free, xs):
-                full[i] = x
-            return op(*full, **params)
-
-        return f, [inputs[i] for i in free]
-
-
-def _cast(x: np.ndarray, dtype: Any) -> np.ndarray:
-    return x.astype(dtype) if np.issubdtype(x.dtype, np.floating) else x
-
-
-S = Spec
-SPECS: list[Spec] = [
-    # elementwise, binary (with broadcasting)
-    S("add", "add", lambda r: (normal(r, 3, 1), normal(r, 1, 4))),
-    S("add-vector-batch", "add", lambda r: (normal(r, 4), normal(r, 2, 3, 4))),
-    S("add-scalar", "add", lambda r: (normal(r), normal(r, 2, 3))),
-    S("add-empty", "add", lambda r: (normal(r, 0, 3), normal(r, 3))),
-    S("sub", "sub", lambda r: (normal(r, 2, 3), normal(r, 3))),
-    S("mul", "mul", lambda r: (normal(r, 3, 1), normal(r, 1, 4))),
-    S("mul-size-one", "mul", lambda r: (normal(r, 1, 3, 1), normal(r, 2, 1, 1))),
-    S("div", "div", lambda r: (normal(r, 2, 3), nonzero(r, 3))),
-    S("div-broadcast", "div", lambda r: (normal(r, 3, 1), positive(r, 1, 4))),
-    S("power", "power", lambda r: (positive(r, 2, 3), normal(r, 2, 3))),
-    S("power-broadcast", "power", lambda r: (positive(r, 3, 1), r.uniform(-2, 2, (1, 2)))),
-    S("power-cube-negative-base", "power", lambda r: (nonzero(r, 4), np.array(3.0)), const=(1,)),
-    S(  # polynomial features x⁰, x¹, x², x³, with x = 0 among the data
-        "power-polynomial-at-zero",
-        "power",
-        lambda r: (np.array([[0.0], [0.5], [-1.5]]), np.arange(4.0)),
-        const=(1,),
-    ),
-    S("maximum", "maximum", lambda r: (on_integers(r, 3, 1), on_halves(r, 1, 4))),
-    S("minimum", "minimum", lambda r: (on_integers(r, 2, 3), on_halves(r, 3))),
-    S("where", "where", lambda r: (mask(r, 3, 1), normal(r, 3, 4), normal(r, 4)), const=(0,)),
-    S("where-scalar-branch", "where", lambda r: (mask(r, 2, 3), normal(r, 2, 3), normal(r)), const=(0,)),
-    # elementwise, unary
-    S("neg", "neg", lambda r: (normal(r, 2, 3),)),
-    S("exp", "exp", lambda r: (normal(r, 2, 3),)),
-    S("log", "log", lambda r: (positive(r, 2, 3),)),
-    S("sqrt", "sqrt", lambda r: (positive(r, 2, 3),)),
-    S("absolute", "absolute", lambda r: (nonzero(r, 2, 3),)),
-    S("clip", "clip", lambda r: (clip_safe(r, 3, 4),), {"lo": LO, "hi": HI}),
-    S("clip-lo", "clip", lambda r: (clip_safe(r, 3, 4),), {"lo": LO}),
-    S("clip-hi", "clip", lambda r: (clip_safe(r, 3, 4),), {"hi": HI}),
-    S("sigmoid", "sigmoid", lambda r: (3 * normal(r, 2, 3),)),
-    S("tanh", "tanh", lambda r: (normal(r, 2, 3),)),
-    S("relu", "relu", lambda r: (nonzero(r, 2, 3),)),
-    S("leaky_relu", "leaky_relu", lambda r: (nonzero(r, 2, 3),), {"slope": 0.1}),
-    S("softplus", "softplus", lambda r: (3 * normal(r, 2, 3),)),
-    S("astype", "astype", lambda r: (normal(r, 2, 3),), {"dtype": SAME}),
-    S("identity", "identity", lambda r: (normal(r, 2, 3),)),
-    # linear algebra: every NumPy matmul shape
-    S("matmul-vector-vector", "matmul", lambda r: (normal(r, 3), normal(r, 3))),
-    S("matmul-vector-matrix", "matmul", lambda r: (normal(r, 3), normal(r, 3, 2))),
-    S("matmul-matrix-vector", "matmul", lambda r: (normal(r, 2, 3), normal(r, 3))),
-    S("matmul-matrix-matrix", "matmul", lambda r: (normal(r, 2, 3), normal(r, 3, 4))),
-    S("matmul-batched", "matmul", lambda r: (normal(r, 2, 3, 4), normal(r, 4, 5))),
-    S("matmul-broadcast-batches", "matmul", lambda r: (normal(r, 2, 1, 3, 4), normal(r, 5, 4, 2))),
-    S("matmul-vector-batched", "matmul", lambda r: (normal(r, 3), normal(r, 2, 3, 2))),
-    S("matmul-batched-vector", "matmul", lambda r: (normal(r, 2, 2, 3), normal(r, 3))),
-    S("matmul-empty-inner", "matmul", lambda r: (normal(r, 2, 0), normal(r, 0, 3))),
-    S("matmul-empty-rows", "matmul", lambda r: (normal(r, 0, 3), normal(r, 3, 2))),
-    S("transpose", "transpose", lambda r: (normal(r, 2, 3),)),
-    S("transpose-axes", "transpose", lambda r: (normal(r, 2, 3, 2),), {"axes": (2, 0, 1)}),
-    S("transpose-negative-axes", "transpose", lambda r: (normal(r, 2, 3, 2),), {"axes": (0, -1, 1)}),
-    S(
-        "matrix_transpose",
-        "transpose",
-        lambda r: (normal(r, 2, 3, 2),),
-        {"axes": (0, 2, 1)},
-        via=lambda x, axes: mg.matrix_transpose(x),
-    ),
-    S(
-        "swapaxes",
-        "transpose",
-        lambda r: (normal(r, 2, 3, 2),),
-        {"axes": (2, 1, 0)},
-        via=lambda x, axes: mg.swapaxes(x, 0, -1),
-    ),
-    # shape
-    S("reshape", "reshape", lambda r: (normal(r, 2, 3),), {"shape": (3, 2)}),
-    S("reshape-flatten", "reshape", lambda r: (normal(r, 2, 3),), {"shape": (-1,)}),
-    S("reshape-empty", "reshape", lambda r: (normal(r, 2, 0),), {"shape": (0, 3, 1)}),
-    S(
-        "expand_dims",
-        "reshape",
-        lambda r: (normal(r, 2, 3),),
-        {"shape": (2, 1, 3)},
-        via=lambda x, shape: mg.expand_dims(x, 1),
-    ),
-    S("squeeze", "reshape", lambda r: (normal(r, 1, 3, 1),), {"shape": (3,)}, via=lambda x, shape: mg.squeeze(x)),
-    S("broadcast_to", "broadcast_to", lambda r: (normal(r, 3, 1),), {"shape": (2, 3, 4)}),
-    S("broadcast_to-scalar", "broadcast_to", lambda r: (normal(r),), {"shape": (2, 2)}),
-    S("broadcast_to-empty", "broadcast_to", lambda r: (normal(r, 1, 3),), {"shape": (0, 3)}),
-    S(
-        "getitem-basic",
-        "getitem",
-        lambda r: (normal(r, 3, 4),),
-        {"index": (slice(None, None, -1), None, slice(1, None, 2))},
-    ),
-    S("getitem-int", "getitem", lambda r: (normal(r, 3, 4),), {"index": 1}),
-    S("getitem-ellipsis", "getitem", lambda r: (normal(r, 2, 3, 2),), {"index": (Ellipsis, -1, None)}),
-    S("getitem-repeated", "getitem", lambda r: (normal(r, 4),), {"index": np.array([0, 0, 1, 3, 0])}),
-    S(
-        "getitem-int-arrays",
-        "getitem",
-        lambda r: (normal(r, 3, 4),),
-        {"index": (np.array([[0, 2], [2, 2]]), np.array([1, 1]))},
-    ),
-    S("getitem-mixed", "getitem", lambda r: (normal(r, 3, 4),), {"index": (slice(None, 2), [3, 0, 3])}),
-    S(
-        "getitem-mask",
-        "getitem",
-        lambda r: (normal(r, 3, 4),),
-        {"index": np.array([[1, 0, 0, 1], [0, 1, 1, 1], [0, 0, 0, 0]], dtype=bool)},
-    ),
-    S("getitem-row-mask", "getitem", lambda r: (normal(r, 3, 4),), {"index": np.array([True, False, True])}),
-    S("scatter_add-slice", "scatter_add", lambda r: (normal(r, 2),), {"index": slice(1, 3), "shape": (4,)}),
-    S("scatter_add-broadcast", "scatter_add", lambda r: (normal(r),), {"index": slice(0, 2), "shape": (3,)}),
-    S(
-        "scatter_add-repeated",
-        "scatter_add",
-        lambda r: (normal(r, 5),),
-        {"index": np.array([0, 0, 1, 3, 0]), "shape": (4,)},
-    ),
-    S("scatter_add-rows", "scatter_add", lambda r: (normal(r, 3, 2),), {"index": np.array([2, 0, 2]), "shape": (4, 2)}),
-    S(
-        "scatter_add-mask",
-        "scatter_add",
-        lambda r: (normal(r, 3),),
-        {"index": np.array([True, False, True, True]), "shape": (4,)},
-    ),
-    S("concatenate-one", "concatenate", lambda r: (normal(r, 2, 3),), {"axis": 0}),
-    S("concatenate-two", "concatenate", lambda r: (normal(r, 2, 3), normal(r, 1, 3)), {"axis": 0}),
-    S(
-        "concatenate-three-negative-axis",
-        "concatenate",
-        lambda r: (normal(r, 2, 1), normal(r, 2, 0), normal(r, 2, 3)),
-        {"axis": -1},
-    ),
-    S(
-        "concatenate-list",
-        "concatenate",
-        lambda r: (normal(r, 2), normal(r, 3)),
-        {"axis": 0},
-        via=lambda *xs, axis: mg.concatenate(list(xs), axis=axis),
-    ),
-    S("stack-one", "stack", lambda r: (normal(r, 2, 3),), {"axis": 0}),
-    S("stack-two-negative-axis", "stack", lambda r: (normal(r, 2, 3), normal(r, 2, 3)), {"axis": -1}),
-    S("stack-three", "stack", lambda r: (normal(r, 3), normal(r, 3), normal(r, 3)), {"axis": 1}),
-    # reductions
-    S("sum", "sum", lambda r: (normal(r, 2, 3, 2),)),
-    S("sum-axis", "sum", lambda r: (normal(r, 2, 3, 2),), {"axis": 1}),
-    S("sum-negative-axis-keepdims", "sum", lambda r: (normal(r, 2, 3, 2),), {"axis": -1, "keepdims": True}),
-    S("sum-tuple-axis", "sum", lambda r: (normal(r, 2, 3, 2),), {"axis": (0, 2)}),
-    S("sum-empty-axis", "sum", lambda r: (normal(r, 0, 3),), {"axis": 0}),
-    S("mean", "mean", lambda r: (normal(r, 2, 3),)),
-    S("mean-axis-keepdims", "mean", lambda r: (normal(r, 2, 3, 2),), {"axis": 1, "keepdims": True}),
-    S("mean-tuple-negative-axis", "mean", lambda r: (normal(r, 2, 3, 2),), {"axis": (-1, 0)}),
-    S("max", "max", lambda r: (distinct(r, 2, 3),)),
-    S("max-axis", "max", lambda r: (distinct(r, 2, 3, 2),), {"axis": 1}),
-    S("max-tuple-axis-keepdims", "max", lambda r: (distinct(r, 2, 3, 2),), {"axis": (0, -1), "keepdims": True}),
-    S("min", "max", lambda r: (distinct(r, 2, 3),), {"axis": -1}, via=lambda x, axis: mg.min(x, axis=axis)),
-    S("logsumexp", "logsumexp", lambda r: (normal(r, 2, 3),)),
-    S("logsumexp-axis", "logsumexp", lambda r: (normal(r, 2, 3, 2),), {"axis": -2}),
-    S(
-        "logsumexp-tuple-axis-keepdims",
-        "logsumexp",
-        lambda r: (normal(r, 2, 3, 2),),
-        {"axis": (0, 2), "keepdims": True},
-    ),
-    # nn
-    S("softmax", "softmax", lambda r: (normal(r, 2, 4),)),
-    S("softmax-axis0", "softmax", lambda r: (normal(r, 3, 2),), {"axis": 0}),
-    S("log_softmax", "log_softmax", lambda r: (normal(r, 2, 4),)),
-    S("log_softmax-axis0", "log_softmax", lambda r: (normal(r, 3, 2),), {"axis": 0}),
-    S("softmax_cross_entropy", "softmax_cross_entropy", lambda r: (normal(r, 3, 4), probabilities(r, 3, 4))),
-    S(
-        "softmax_cross_entropy-axis0",
-        "softmax_cross_entropy",
-        lambda r: (normal(r, 4, 2), probabilities(r, 4, 2, axis=0)),
-        {"axis": 0},
-    ),
-    S(
-        "softmax_cross_entropy-unnormalized",
-        "softmax_cross_entropy",
-        lambda r: (normal(r, 2, 3), r.uniform(0.1, 1.0, (2, 3))),
-    ),
-    S(
-        "softmax_cross_entropy-shared-targets",
-        "softmax_cross_entropy",
-        lambda r: (normal(r, 3, 4), probabilities(r, 4)),
-    ),
-    S(
-        "softmax_cross_entropy-shared-logits",
-        "softmax_cross_entropy",
-        lambda r: (normal(r, 1, 4), probabilities(r, 2, 3, 4)),
-    ),
-    S(
-        "cross_entropy-labels",
-        "softmax_cross_entropy",
-        lambda r: (normal(r, 3, 4), one_hot_rows(r, 3, 4)),
-        const=(1,),
-        via=lambda z, y: mg.cross_entropy(z, np.argmax(y, axis=-1)),
-    ),
-    S(
-        "cross_entropy-labels-axis0",
-        "softmax_cross_entropy",
-        lambda r: (normal(r, 4, 3), one_hot_rows(r, 3, 4).T),
-        {"axis": 0},
-        const=(1,),
-        via=lambda z, y, axis: mg.cross_entropy(z, np.argmax(y, axis=axis), axis=axis, reduction="none"),
-    ),
-]
+SPECS = all_specs()
 SPEC_IDS = [s.name for s in SPECS]
 each_spec = pytest.mark.parametrize("spec", SPECS, ids=SPEC_IDS)
 

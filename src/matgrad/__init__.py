@@ -10,6 +10,7 @@ from .claim import ClaimReport, check_gradient
 from .compile import CompileError, compile, compile_backward
 from .explain import explain
 from .per_example import per_example_grad
+from .primitives import SURFACE_MODULES as _SURFACE_MODULES
 from .primitives import (
     TABLE,
     absolute,
@@ -51,6 +52,13 @@ from .primitives import (
     transpose,
     where,
 )
+from .primitives.convolution import *  # noqa: F403
+from .primitives.decompositions import *  # noqa: F403
+from .primitives.elementwise_math import *  # noqa: F403
+from .primitives.matrices import *  # noqa: F403
+from .primitives.products import *  # noqa: F403
+from .primitives.rearrange import *  # noqa: F403
+from .primitives.scans import *  # noqa: F403
 from .pytree import tree_flatten, tree_map, tree_unflatten
 from .reverse import grad_of
 from .state import detect_anomaly, enable_grad, no_grad
@@ -152,3 +160,4 @@ __all__ = [
     "vjp",
     "where",
 ]
+__all__ += [name for module in _SURFACE_MODULES for name in module.__all__]

@@ -110,8 +110,11 @@ class Graph:
         return bind(substitute(quantity.prim.notation.expression, mapping), self.context(quantity, 0))
 
     def context(self, quantity: Quantity, argnum: int) -> dict:
-        shapes = [np.shape(a.value) for a in quantity.args]
-        return {"params": quantity.params, "shape": shapes[argnum], "shapes": shapes, "argnum": argnum}
+        values = [a.value for a in quantity.args]
+        shapes = [np.shape(v) for v in values]
+        return {
+            "params": quantity.params, "shape": shapes[argnum], "shapes": shapes, "argnum": argnum, "inputs": values,
+        }
 
     def display_names(self) -> dict[str, str]:
         names = {q.symbol: q.name for q in self.quantities if q.name is not None}

@@ -4,6 +4,7 @@
 explicitly (``register(...)`` at the end of each file), and registering a name twice is an error.
 """
 
+from . import convolution, decompositions, elementwise_math, matrices, products, rearrange, scans
 from .composites import (
     concatenate,
     cross_entropy,
@@ -15,7 +16,9 @@ from .composites import (
     stack,
     swapaxes,
 )
+from .convolution import *  # noqa: F403
 from .core import TABLE, Primitive, register, unbroadcast
+from .decompositions import *  # noqa: F403
 from .elementwise import (
     absolute,
     add,
@@ -39,11 +42,19 @@ from .elementwise import (
     tanh,
     where,
 )
+from .elementwise_math import *  # noqa: F403
 from .linalg import matmul, transpose
+from .matrices import *  # noqa: F403
 from .nn import log_softmax, softmax, softmax_cross_entropy
 from .notation import Notation
+from .products import *  # noqa: F403
+from .rearrange import *  # noqa: F403
 from .reductions import logsumexp, max, mean, sum
+from .scans import *  # noqa: F403
 from .shape import broadcast_to, getitem, reshape, scatter_add
+
+# The rest of NumPy's differentiable surface: each module lists its public functions in __all__.
+SURFACE_MODULES = (elementwise_math, scans, products, matrices, decompositions, rearrange, convolution)
 
 __all__ = [
     "TABLE", "Notation", "Primitive", "register", "unbroadcast",
@@ -54,3 +65,4 @@ __all__ = [
     "softmax_cross_entropy", "softplus", "sqrt", "squeeze", "stack", "sub", "sum", "swapaxes",
     "tanh", "transpose", "where",
 ]
+__all__ += [name for module in SURFACE_MODULES for name in module.__all__]

@@ -15,8 +15,10 @@ result), ``g`` (the gradient flowing in, ``∂ℓ/∂out``) and ``t`` (a tangent
 
 Formulas are evaluated on the shapes of the recorded values; the gradient of an input that was
 broadcast is summed back to its shape by ``explain`` (as :func:`unbroadcast` does in the engine).
-Operations that only move entries (sums over axes, reshapes, indexing) use :class:`Structural`
-nodes, evaluated with the primitive's parameters.
+Operations that only move entries (sums over axes, reshapes, indexing), and functions of a whole
+array (an inverse, a determinant), use :class:`Structural` nodes, evaluated with a context: the
+primitive's parameters (``params``), the input values (``inputs``), their shapes (``shapes``), and
+the input being differentiated (``argnum``, its shape ``shape``).
 """
 
 from __future__ import annotations
@@ -139,7 +141,7 @@ def evaluate_vjp(prim: Any, argnum: int, g: Any, out: Any, inputs: Any, params: 
     formula = prim.notation.vjp[min(argnum, len(prim.notation.vjp) - 1)]  # variadic rows hold one
     shapes = [np.shape(v) for v in inputs]
     env = {"g": g, "out": out, **{f"x{i}": v for i, v in enumerate(inputs)}}
-    context = {"params": params, "shape": shapes[argnum], "shapes": shapes, "argnum": argnum}
+    context = {"params": params, "shape": shapes[argnum], "shapes": shapes, "argnum": argnum, "inputs": inputs}
     value = np.asarray(evaluate_formula(formula, env, context), dtype=np.result_type(g, np.float32))
     target = shapes[argnum]
     if value.shape == target:
