@@ -47,3 +47,12 @@ def test_the_python_blocks_run(page: Path):
         else:
             continue
         pytest.fail(f"docs/{page.name}: python block {number} (line {line}) failed:\n{failure}", pytrace=False)
+
+
+def test_the_functions_page_is_generated_from_the_table():
+    """docs/functions.md lists the table as it is: regenerate it after adding a row."""
+    from matgrad.primitives import catalog
+
+    page = (DOCS / "functions.md").read_text(encoding="utf-8")
+    stale = "docs/functions.md is stale: python -m matgrad.primitives.catalog > docs/functions.md"
+    assert page == catalog.markdown(), stale

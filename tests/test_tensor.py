@@ -43,10 +43,21 @@ def test_numpy_arrays_and_scalars_are_constants_on_either_side(expression):
 
 def test_array_protocol_and_numpy():
     t = leaf((2, 3))
-    assert np.asarray(t) is t.data
     assert t.numpy() is t.data
-    assert np.asarray(t, dtype=np.float32).dtype == np.float32
     assert len(t) == 2 and t.shape == (2, 3) and t.ndim == 2 and t.size == 6
+    constant = mg.tensor(t.data)
+    assert np.asarray(constant) is constant.data
+    assert np.asarray(constant, dtype=np.float32).dtype == np.float32
+    with mg.no_grad():
+        assert np.asarray(t) is t.data  # nothing is recorded, so nothing can be dropped
+
+
+def test_numpy_refuses_to_read_a_tensor_that_requires_grad():
+    """np.asarray(t) or np.array([t, u]) would silently drop t from the graph (PyTorch refuses too)."""
+    t = leaf((2, 3))
+    for read in (np.asarray, lambda t: np.array([t, t]), lambda t: np.float64(1.0) + np.array(t)):
+        with pytest.raises(TypeError, match=r"requires grad \(shape \(2, 3\)\).*matgrad.numpy.array"):
+            read(t)
 
 
 def test_repr_shows_shape_dtype_and_grad_flag():
@@ -83,10 +94,35 @@ def test_asking_for_the_gradient_of_an_integer_tensor_is_a_clear_error(dtype):
         mg.grad(lambda n: (n * 2.0).sum())(np.zeros(3, dtype=dtype))
 
 
-def test_comparisons_give_constant_boolean_tensors():
-    x = leaf((4,))
-    for mask in (x > 0, x >= 0, x < 0, x <= 0):
-        assert mask.dtype == bool and not mask.requires_grad
+def test_comparisons_are_elementwise_boolean_arrays():
+    """All six comparisons are elementwise, as in NumPy, and have no derivative: plain boolean arrays.
+    (== compared identity before, a silent wrong answer: t == 2.0 was False.)"""
+    x = mg.tensor([1.0, 2.0, 3.0], requires_grad=True)
+    expected = {"<": [1, 0, 0], "<=": [1, 1, 0], ">": [0, 0, 1], ">=": [0, 1, 1], "==": [0, 1, 0], "!=": [1, 0, 1]}
+    results = {"<": x < 2.0, "<=": x <= 2.0, ">": x > 2.0, ">=": x >= 2.0, "==": x == 2.0, "!=": x != 2.0}
+    for op, mask in results.items():
+        assert type(mask) is np.ndarray and mask.dtype == bool, op
+        np.testing.assert_array_equal(mask, np.array(expected[op], dtype=bool), err_msg=op)
+    np.testing.assert_array_equal(x == mg.tensor([1.0, 0.0, 3.0]), [True, False, True])
+    assert (2.0 == x).tolist() == [False, True, False]  # reflected: float.__eq__ defers to the Tensor
+
+
+def test_tensors_hash_by_identity_and_refuse_ambiguous_truth():
+    x, y = mg.tensor([1.0, 2.0]), mg.tensor([1.0, 2.0])
+    assert len({x, y, x}) == 2 and {x: 1, y: 2}[y] == 2  # graph nodes: identity, never ==
+    with pytest.raises(ValueError, match="ambiguous"):
+        bool(x == y)
+    assert bool(mg.tensor(3.0) > 2.0) and not bool(mg.tensor([0.0]))
+
+
+def test_a_list_of_tensors_given_to_a_function_is_traced():
+    """A list holding Tensors was read as constants (a zero gradient, no error): it is stacked now."""
+    np.testing.assert_array_equal(mg.grad(lambda x: mg.sum([x, x]))(np.ones(3)), [2.0, 2.0, 2.0])
+    assert mg.grad(lambda x: mg.mean([x, x + 2.0]))(np.array(1.5)) == 1.0
+    np.testing.assert_allclose(mg.grad(lambda x: mg.sum(mg.exp([[x, 1.0], [2.0, x]])))(np.array(0.5)), 2 * np.exp(0.5))
+    x = mg.tensor(np.float32(2.0), requires_grad=True)
+    stacked = mg.numpy.array([x, 1.0, 3])  # Python numbers do not widen float32
+    assert stacked.dtype == np.float32 and stacked.shape == (3,) and stacked.requires_grad
 
 
 def test_matmul_shape_error_names_dimensions_and_transpose_fix():

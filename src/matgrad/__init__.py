@@ -4,7 +4,7 @@ Reverse- and forward-mode automatic differentiation on NumPy, built from one tab
 primitives (forward, VJP, JVP and the rule's matrix-calculus notation side by side).
 """
 
-from . import claim, data, nn, optim, primitives
+from . import claim, data, linalg, nn, numpy, optim, primitives
 from .check import GradcheckError, GradcheckReport, dot_product_test, gradcheck, numeric_jacobian
 from .claim import ClaimReport, check_gradient
 from .compile import CompileError, compile, compile_backward
@@ -95,7 +95,9 @@ __all__ = [
     "evaluate",
     "explain",
     "fit",
+    "linalg",
     "nn",
+    "numpy",
     "optim",
     "GradcheckReport",
     "Tensor",

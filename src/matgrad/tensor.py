@@ -40,7 +40,6 @@ class Tensor:
         "name",
         "requires_grad",
     )
-    __array_ufunc__ = None  # make ``ndarray @ Tensor`` and ``2.0 * Tensor`` call our operators
 
     def __init__(self, data: Any, requires_grad: bool = False, name: str | None = None) -> None:
         array = np.asarray(data.data if isinstance(data, Tensor) else data)
@@ -76,9 +75,29 @@ class Tensor:
         return len(self.data)
 
     def __array__(self, dtype: Any = None, copy: bool | None = None) -> np.ndarray:
+        """The values for NumPy, refused while they would leave a graph: ``np.asarray(t)`` or
+        ``np.array([t, u])`` on a Tensor that requires grad would silently drop its gradient."""
+        if self.requires_grad and STATE.grad_enabled:
+            raise TypeError(
+                f"numpy read the values of a Tensor that requires grad (shape {self.shape}), which would "
+                f"drop it from the graph. Hint: build arrays from Tensors with matgrad.numpy.array or "
+                f"mg.stack; take the values with t.detach() or t.numpy() if no gradient should flow"
+            )
         if dtype is None:
             return self.data if not copy else self.data.copy()
         return self.data.astype(dtype, copy=bool(copy) or self.data.dtype != dtype)
+
+    def __array_ufunc__(self, ufunc: np.ufunc, method: str, *inputs: Any, **kwargs: Any) -> Any:
+        """``np.sin(t)``, ``ndarray @ t``, ``np.add.reduce(t)``: the matgrad function, recorded."""
+        return _dispatch.array_ufunc(ufunc, method, inputs, kwargs)
+
+    def __array_function__(self, func: Any, types: Any, args: tuple, kwargs: dict) -> Any:
+        """``np.sum(t, axis=0)``, ``np.linalg.inv(t)``: the matgrad function, recorded."""
+        return _dispatch.array_function(func, types, args, kwargs)
+
+    def __bool__(self) -> bool:
+        """As NumPy: the truth of a one-entry Tensor; ambiguous (an error) for more entries."""
+        return bool(self.data)
 
     def numpy(self) -> np.ndarray:
         """The values as a NumPy array (shared, not copied)."""
@@ -168,20 +187,28 @@ class Tensor:
     def __abs__(self) -> Tensor:
         return _p.absolute(self)
 
-    # Comparisons give constant boolean Tensors: they have no derivative.
-    def __lt__(self, other: Any) -> Tensor:
-        return Tensor(self.data < _value(other))
+    # Comparisons are elementwise, as in NumPy, and give boolean NumPy arrays: they have no derivative.
+    def __lt__(self, other: Any) -> np.ndarray:
+        return self.data < _value(other)
 
-    def __le__(self, other: Any) -> Tensor:
-        return Tensor(self.data <= _value(other))
+    def __le__(self, other: Any) -> np.ndarray:
+        return self.data <= _value(other)
 
-    def __gt__(self, other: Any) -> Tensor:
-        return Tensor(self.data > _value(other))
+    def __gt__(self, other: Any) -> np.ndarray:
+        return self.data > _value(other)
 
-    def __ge__(self, other: Any) -> Tensor:
-        return Tensor(self.data >= _value(other))
+    def __ge__(self, other: Any) -> np.ndarray:
+        return self.data >= _value(other)
 
-    __hash__ = object.__hash__  # identity: Tensors are graph nodes
+    def __eq__(self, other: Any) -> np.ndarray:  # type: ignore[override]
+        return self.data == _value(other)
+
+    def __ne__(self, other: Any) -> np.ndarray:  # type: ignore[override]
+        return self.data != _value(other)
+
+    # Identity, as PyTorch does: a Tensor is a graph node, kept in sets and dicts by the sweep.  Distinct
+    # live objects never share an identity hash, so a lookup never falls back on the elementwise ==.
+    __hash__ = object.__hash__
 
     # ----- shape and reductions -------------------------------------------------------------
     def __getitem__(self, index: Any) -> Tensor:
@@ -306,5 +333,6 @@ def _check_finite(array: Any, where: str) -> None:
         raise FloatingPointError(f"detect_anomaly: {where} produced {bad}")
 
 
+from . import dispatch as _dispatch  # noqa: E402  (NumPy's protocols call back into the primitives)
 from . import primitives as _p  # noqa: E402  (the primitives call back into record())
 from . import reverse as _reverse  # noqa: E402

@@ -19,7 +19,7 @@ from hypothesis import HealthCheck, settings
 
 import matgrad as mg
 
-VARIADIC = {"concatenate", "stack"}  # one notation entry stands for every input
+VARIADIC = {"concatenate", "stack", "einsum"}  # one notation entry stands for every input
 SAME = object()  # a ``dtype`` parameter meaning "the dtype of the inputs" (astype)
 
 HYPOTHESIS = settings(

@@ -17,6 +17,7 @@ from .activations import (
     get_activation,
 )
 from .config import from_config, loss_from_config, regularizer_from_config
+from .conv import Conv2d, Flatten
 from .dropout import Dropout
 from .linear import Linear
 from .losses import BCEWithLogitsLoss, CrossEntropyLoss, MSELoss
@@ -28,8 +29,10 @@ from .sequential import Sequential
 __all__ = [
     "ACTIVATIONS",
     "BCEWithLogitsLoss",
+    "Conv2d",
     "CrossEntropyLoss",
     "Dropout",
+    "Flatten",
     "Identity",
     "L1",
     "L2",

@@ -10,6 +10,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from .activations import Identity, LeakyReLU, LogSoftmax, ReLU, Sigmoid, Softmax, Tanh
+from .conv import Conv2d, Flatten
 from .dropout import Dropout
 from .linear import Linear
 from .losses import BCEWithLogitsLoss, CrossEntropyLoss, MSELoss
@@ -20,7 +21,7 @@ from .sequential import Sequential
 
 MODULES: dict[str, type] = {
     cls.__name__: cls
-    for cls in (Linear, Sigmoid, Tanh, ReLU, LeakyReLU, Softmax, LogSoftmax, Identity, Dropout, MLP)
+    for cls in (Linear, Conv2d, Flatten, Sigmoid, Tanh, ReLU, LeakyReLU, Softmax, LogSoftmax, Identity, Dropout, MLP)
 }
 LOSSES: dict[str, type] = {cls.__name__: cls for cls in (MSELoss, CrossEntropyLoss, BCEWithLogitsLoss)}
 REGULARIZERS: dict[str, type] = {cls.__name__: cls for cls in (L1, L2)}

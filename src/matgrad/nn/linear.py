@@ -63,9 +63,9 @@ class Linear(Module):
         """``x @ W + b``: ``(..., in_features) -> (..., out_features)``."""
         if not isinstance(x, Tensor):
             x = np.asarray(x, dtype=self.W.dtype)
-        if np.ndim(x) == 0 or np.shape(x)[-1] != self.in_features:
+        if x.ndim == 0 or x.shape[-1] != self.in_features:
             raise ValueError(
-                f"Linear({self.in_features} -> {self.out_features}): input of shape {np.shape(x)}; "
+                f"Linear({self.in_features} -> {self.out_features}): input of shape {x.shape}; "
                 f"expected (N, {self.in_features}): one example per row (batch first). A column "
                 f"layout input of shape ({self.in_features}, N) must be transposed first"
             )

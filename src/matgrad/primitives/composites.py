@@ -6,8 +6,9 @@ from typing import Any
 
 import numpy as np
 
+from ..tensor import Tensor
 from .core import shape_of, value
-from .elementwise import neg
+from .elementwise import astype, neg
 from .linalg import transpose
 from .nn import softmax_cross_entropy
 from .reductions import max as max_
@@ -95,3 +96,43 @@ def cross_entropy(logits: Any, targets: Any, axis: int = -1, reduction: str = "m
     if reduction == "mean":
         return mean(losses)
     raise ValueError(f"cross_entropy: reduction must be 'mean', 'sum' or 'none', got {reduction!r}")
+
+
+def array(obj: Any, dtype: Any = None) -> Any:
+    """An array from nested lists and tuples whose entries may be Tensors (``np.array([x, y])``).
+
+    Entries that are Tensors are stacked, so the result is traced; NumPy's own ``np.array`` would
+    read their values and drop them from the graph.  The dtype is NumPy's for the entries (a
+    Python number does not widen a float32 Tensor), or ``dtype``.  Without Tensors this is
+    ``np.array``; a Tensor alone is returned as it is (cast to ``dtype`` if given).
+    """
+    if not holds_tensor(obj):
+        return np.array(obj, dtype=dtype)
+    if dtype is None:
+        dtype = np.result_type(*[x.dtype if isinstance(x, (Tensor, np.ndarray)) else x for x in _entries(obj)])
+    return _stacked(obj, np.dtype(dtype))
+
+
+def holds_tensor(obj: Any) -> bool:
+    """Whether ``obj`` is a Tensor or a list or tuple holding one (at any depth)."""
+    if type(obj) is Tensor:
+        return True
+    return type(obj) in (list, tuple) and any(holds_tensor(item) for item in obj)
+
+
+def _entries(obj: Any) -> Any:
+    if type(obj) in (list, tuple):
+        for item in obj:
+            yield from _entries(item)
+    else:
+        yield obj
+
+
+def _stacked(obj: Any, dtype: np.dtype) -> Any:
+    if type(obj) is Tensor:
+        return obj if obj.dtype == dtype else astype(obj, dtype=dtype)
+    if type(obj) not in (list, tuple):
+        return np.asarray(obj, dtype=dtype)
+    if not obj:
+        return np.zeros((0,), dtype=dtype)
+    return stack_primitive(*[_stacked(item, dtype) for item in obj], axis=0)

@@ -55,6 +55,10 @@ class Primitive:
 
     def __call__(self, *args: Any, **params: Any) -> Any:
         for arg in args:
+            if type(arg) in (list, tuple):  # a list holding Tensors is traced, never read as constants
+                args = tuple(_traced(a) for a in args)
+                break
+        for arg in args:
             if type(arg) is Tensor:
                 return record(self, args, params)
         return self.run(args, params)
@@ -75,6 +79,13 @@ class Primitive:
 
     def __repr__(self) -> str:
         return f"<primitive {self.name}>"
+
+
+def _traced(arg: Any) -> Any:
+    """A list or tuple holding Tensors as one stacked Tensor; anything else unchanged."""
+    from .composites import array, holds_tensor  # composites are built on this module
+
+    return array(arg) if type(arg) in (list, tuple) and holds_tensor(arg) else arg
 
 
 def register(*primitives: Primitive) -> None:
