@@ -2,7 +2,7 @@
 
 Operators (``+ - * / ** @``, unary minus, ``.T``, indexing) map to primitives in ``OPERATORS``;
 functions by name in ``FUNCTIONS`` (aliases such as ``σ`` and ``tr`` share their row).  The few
-composites here (``trace``, ``norm``, ``outer``) are algebra over primitives, so matgrad
+composites here (``norm``, ``outer``) are algebra over primitives, so matgrad
 differentiates them with no rule of its own.
 """
 
@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 
 from .. import primitives as prim
-from ..primitives.core import shape_of, value
+from ..primitives.core import shape_of
 
 
 @dataclass(frozen=True)
@@ -30,14 +30,6 @@ class Function:
     def signature(self, spelled: str | None = None) -> str:
         extra = [f"{key}=..." for key in self.keywords]
         return f"{spelled or self.name}({', '.join(list(self.params) + extra)})"
-
-
-def trace(a: Any) -> Any:
-    """tr A = Σᵢ Aᵢᵢ, written as sum(A ⊙ I) so that its gradient, I, comes from the table."""
-    shape = shape_of(a)
-    if len(shape) != 2 or shape[0] != shape[1]:
-        raise ValueError(f"trace: needs a square matrix, got shape {shape}")
-    return prim.sum(prim.mul(a, np.eye(shape[0], dtype=value(a).dtype)))
 
 
 def norm(x: Any) -> Any:
@@ -86,12 +78,37 @@ _ROWS = [
     Function("minimum", prim.minimum, ("a", "b")),
     Function("transpose", prim.transpose),
     Function("matmul", prim.matmul, ("a", "b")),
-    Function("trace", trace, ("A",)),
+    Function("trace", prim.trace, ("A",)),
     Function("norm", norm),
     Function("outer", outer, ("a", "b")),
     Function("cross_entropy", prim.cross_entropy, ("logits", "labels"), ("axis",)),
 ]
-_ALIASES = {"σ": "sigmoid", "tr": "trace", "dot": "matmul"}
+_ELEMENTWISE = ("sin", "cos", "tan", "arcsin", "arccos", "arctan", "sinh", "cosh", "arcsinh", "arccosh", "arctanh",
+                "log1p", "expm1", "log2", "log10", "exp2", "square", "reciprocal", "cbrt", "sign", "floor", "ceil")
+_ROWS += [Function(name, vars(prim)[name]) for name in _ELEMENTWISE]
+_ROWS += [Function(name, vars(prim)[name], ("a", "b")) for name in ("logaddexp", "arctan2", "hypot", "mod")]
+_ROWS += [
+    Function("prod", prim.prod, keywords=_AXIS_KEEP),
+    Function("cumsum", prim.cumsum, keywords=("axis",)),
+    Function("cumprod", prim.cumprod, keywords=("axis",)),
+    Function("var", prim.var, keywords=(*_AXIS_KEEP, "ddof")),
+    Function("std", prim.std, keywords=(*_AXIS_KEEP, "ddof")),
+    Function("vdot", prim.vdot, ("a", "b")),
+    Function("inner", prim.inner, ("a", "b")),
+    Function("kron", prim.kron, ("a", "b")),
+    Function("diag", prim.diag, ("v",), ("k",)),
+    Function("diagonal", prim.diagonal, ("A",), ("offset",)),
+    Function("tril", prim.tril, ("A",), ("k",)),
+    Function("triu", prim.triu, ("A",), ("k",)),
+    Function("inv", prim.inv, ("A",)),
+    Function("pinv", prim.pinv, ("A",)),
+    Function("det", prim.det, ("A",)),
+    Function("logdet", prim.logdet, ("A",)),
+    Function("solve", prim.solve, ("A", "b")),
+    Function("cholesky", prim.cholesky, ("A",)),
+    Function("matrix_power", lambda a, n=2: prim.matrix_power(a, n), ("A",), ("n",)),  # n=2 unless given
+]
+_ALIASES = {"σ": "sigmoid", "tr": "trace", "dot": "matmul", "remainder": "mod"}
 
 #: Every function a formula may call, by the name it is spelled with.
 FUNCTIONS: dict[str, Function] = {row.name: row for row in _ROWS}
@@ -99,9 +116,9 @@ FUNCTIONS.update({alias: FUNCTIONS[name] for alias, name in _ALIASES.items()})
 
 #: Functions a user may reasonably try, refused with the reason.
 UNSUPPORTED: dict[str, str] = {
-    name: f"matgrad has no differentiable {what} yet"
-    for name, what in [("inv", "matrix inverse"), ("pinv", "pseudo-inverse"), ("det", "determinant"),
-                       ("solve", "linear solve"), ("eig", "eigendecomposition"), ("svd", "SVD")]
+    "eig": "matgrad has no differentiable general eigendecomposition; eigh (symmetric) is in mg.linalg",
+    "svd": "svd returns three arrays; a formula gives one: use mg.linalg.svd from Python",
+    "slogdet": "slogdet returns two arrays; use logdet(A) for log det A",
 }
 
 #: The callables of operators, by the canonical names the parser gives them.
