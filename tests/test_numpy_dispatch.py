@@ -119,3 +119,11 @@ def test_no_numpy_call_on_a_tensor_returns_an_untraced_result(namespace):
                 elif isinstance(value, (np.ndarray, np.generic, float)) and np.asarray(value).dtype.kind in "fc":
                     untraced.append(f"{name} as {pattern}: {type(value).__name__} of {np.asarray(value).dtype}")
     assert untraced == []
+
+
+def test_public_shape_functions_take_numpys_parameter_names():
+    for name in ("swapaxes", "expand_dims", "squeeze"):
+        ours, theirs = inspect.signature(getattr(mg, name)), inspect.signature(getattr(np, name))
+        assert list(ours.parameters) == list(theirs.parameters), name
+    x = leaf(2, 1, 3)
+    assert mg.squeeze(a=x, axis=1).shape == (2, 3) and mg.expand_dims(a=x, axis=0).shape == (1, 2, 1, 3)

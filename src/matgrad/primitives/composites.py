@@ -27,18 +27,18 @@ def matrix_transpose(x: Any) -> Any:
     return transpose(x, axes=tuple(range(ndim - 2)) + (ndim - 1, ndim - 2))
 
 
-def swapaxes(x: Any, axis1: int, axis2: int) -> Any:
-    axes = list(range(len(shape_of(x))))
+def swapaxes(a: Any, axis1: int, axis2: int) -> Any:
+    axes = list(range(len(shape_of(a))))
     axes[axis1], axes[axis2] = axes[axis2], axes[axis1]
-    return transpose(x, axes=tuple(axes))
+    return transpose(a, axes=tuple(axes))
 
 
-def expand_dims(x: Any, axis: int) -> Any:
-    return reshape(x, shape=np.expand_dims(np.empty(shape_of(x), dtype=bool), axis).shape)
+def expand_dims(a: Any, axis: int) -> Any:
+    return reshape(a, shape=np.expand_dims(np.empty(shape_of(a), dtype=bool), axis).shape)
 
 
-def squeeze(x: Any, axis: Any = None) -> Any:
-    return reshape(x, shape=np.squeeze(np.empty(shape_of(x), dtype=bool), axis).shape)
+def squeeze(a: Any, axis: Any = None) -> Any:
+    return reshape(a, shape=np.squeeze(np.empty(shape_of(a), dtype=bool), axis).shape)
 
 
 def min(x: Any, axis: Any = None, keepdims: bool = False) -> Any:  # noqa: A001
