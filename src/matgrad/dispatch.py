@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 
 from .state import STATE
-from .tensor import Tensor
+from .tensor import _NO_PARAMS, Tensor, record
 
 
 def array_ufunc(ufunc: np.ufunc, method: str, inputs: tuple, kwargs: dict) -> Any:
@@ -32,8 +32,9 @@ def array_ufunc(ufunc: np.ufunc, method: str, inputs: tuple, kwargs: dict) -> An
     if target is None:
         name = ufunc.__name__ if method == "__call__" else f"{ufunc.__name__}.{method}"
         return _untraced(f"numpy.{name}", getattr(ufunc, method), inputs, kwargs)
-    extra = {k: v for k, v in kwargs.items() if k != "out"}
-    return target(*inputs, **extra)
+    if not kwargs and hasattr(target, "primitive"):  # ndarray - t, ndarray @ t: as fast as t's own operators
+        return record(target.primitive, inputs, _NO_PARAMS)
+    return target(*inputs, **kwargs)
 
 
 def array_function(func: Any, types: tuple, args: tuple, kwargs: dict) -> Any:

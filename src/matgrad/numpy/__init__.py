@@ -19,8 +19,10 @@ from .. import primitives as _p
 from ..primitives import SURFACE_MODULES as _SURFACE_MODULES
 from ..primitives.composites import array
 from ..primitives.convolution import *  # noqa: F403
+from ..primitives.core import refuse_out
 from ..primitives.decompositions import *  # noqa: F403
 from ..primitives.elementwise_math import *  # noqa: F403
+from ..primitives.elementwise_math import binary_ufunc, unary_ufunc
 from ..primitives.matrices import *  # noqa: F403
 from ..primitives.products import *  # noqa: F403
 from ..primitives.rearrange import *  # noqa: F403
@@ -28,72 +30,50 @@ from ..primitives.scans import *  # noqa: F403
 from . import linalg  # noqa: F401  (np.linalg, as NumPy has it)
 
 
-def _no_out(name: str, out: Any) -> None:
-    if out is not None:
-        raise TypeError(f"{name}: out= is not supported; matgrad returns a new array")
-
-
 def _cast(x: Any, dtype: Any) -> Any:
     return x if dtype is None else _p.astype(x, dtype=_np.dtype(dtype))
 
 
-def _ufunc(primitive: Any, name: str) -> Any:
-    """A ufunc's call signature, ``f(x1, x2, /, out=None, *, dtype=None, where=True)``, on a primitive."""
-
-    def ufunc(*xs: Any, out: Any = None, dtype: Any = None, where: Any = True, **ignored: Any) -> Any:
-        _no_out(name, out)
-        if where is not True:
-            raise TypeError(f"{name}: where= is not supported; use matgrad.numpy.where on the result")
-        unknown = set(ignored) - {"casting", "order", "subok", "signature"}
-        if unknown:
-            raise TypeError(f"{name}: unexpected keyword argument(s) {', '.join(sorted(unknown))}")
-        return _cast(primitive(*xs), dtype)
-
-    ufunc.__name__ = ufunc.__qualname__ = name
-    ufunc.__doc__ = f"numpy.{name} on Tensors and arrays: the primitive {primitive.name!r}."
-    return ufunc
-
-
-add = _ufunc(_p.add, "add")
-subtract = _ufunc(_p.sub, "subtract")
-multiply = _ufunc(_p.mul, "multiply")
-divide = true_divide = _ufunc(_p.div, "divide")
-power = _ufunc(_p.power, "power")
-negative = _ufunc(_p.neg, "negative")
-positive = _ufunc(_p.identity, "positive")
-absolute = abs = fabs = _ufunc(_p.absolute, "absolute")  # noqa: A001
-exp = _ufunc(_p.exp, "exp")
-log = _ufunc(_p.log, "log")
-sqrt = _ufunc(_p.sqrt, "sqrt")
-tanh = _ufunc(_p.tanh, "tanh")
-maximum = _ufunc(_p.maximum, "maximum")
-minimum = _ufunc(_p.minimum, "minimum")
-matmul = _ufunc(_p.matmul, "matmul")
+add = binary_ufunc(_p.add, "add")
+subtract = binary_ufunc(_p.sub, "subtract")
+multiply = binary_ufunc(_p.mul, "multiply")
+divide = true_divide = binary_ufunc(_p.div, "divide")
+power = binary_ufunc(_p.power, "power")
+negative = unary_ufunc(_p.neg, "negative")
+positive = unary_ufunc(_p.identity, "positive")
+absolute = abs = fabs = unary_ufunc(_p.absolute, "absolute")  # noqa: A001
+exp = unary_ufunc(_p.exp, "exp")
+log = unary_ufunc(_p.log, "log")
+sqrt = unary_ufunc(_p.sqrt, "sqrt")
+tanh = unary_ufunc(_p.tanh, "tanh")
+maximum = binary_ufunc(_p.maximum, "maximum")
+minimum = binary_ufunc(_p.minimum, "minimum")
+matmul = binary_ufunc(_p.matmul, "matmul")
 
 
 def sum(a: Any, axis: Any = None, dtype: Any = None, out: Any = None, keepdims: bool = False) -> Any:  # noqa: A001
-    _no_out("sum", out)
+    refuse_out("sum", out)
     return _p.sum(_cast(a, dtype), axis=axis, keepdims=keepdims)
 
 
 def mean(a: Any, axis: Any = None, dtype: Any = None, out: Any = None, keepdims: bool = False) -> Any:
-    _no_out("mean", out)
+    refuse_out("mean", out)
     return _p.mean(_cast(a, dtype), axis=axis, keepdims=keepdims)
 
 
 def max(a: Any, axis: Any = None, out: Any = None, keepdims: bool = False) -> Any:  # noqa: A001
-    _no_out("max", out)
+    refuse_out("max", out)
     return _p.max(a, axis=axis, keepdims=keepdims)
 
 
 def min(a: Any, axis: Any = None, out: Any = None, keepdims: bool = False) -> Any:  # noqa: A001
-    _no_out("min", out)
+    refuse_out("min", out)
     return _p.min(a, axis=axis, keepdims=keepdims)
 
 
 def clip(a: Any, a_min: Any = None, a_max: Any = None, out: Any = None, **bounds: Any) -> Any:
     """NumPy 2's ``clip(a, a_min, a_max)`` (or ``min=``/``max=``); bounds are constants."""
-    _no_out("clip", out)
+    refuse_out("clip", out)
     lo, hi = bounds.pop("min", a_min), bounds.pop("max", a_max)
     if bounds:
         raise TypeError(f"clip: unexpected keyword argument(s) {', '.join(sorted(bounds))}")
@@ -122,14 +102,14 @@ def broadcast_to(array: Any, shape: Any, subok: bool = False) -> Any:
 
 
 def concatenate(arrays: Any, axis: Any = 0, out: Any = None, dtype: Any = None, casting: str = "same_kind") -> Any:
-    _no_out("concatenate", out)
+    refuse_out("concatenate", out)
     if axis is None:
         return _p.concatenate([_p.reshape(a, shape=(-1,)) for a in arrays], axis=0)
     return _cast(_p.concatenate(list(arrays), axis=axis), dtype)
 
 
 def stack(arrays: Any, axis: int = 0, out: Any = None, dtype: Any = None, casting: str = "same_kind") -> Any:
-    _no_out("stack", out)
+    refuse_out("stack", out)
     return _cast(_p.stack(list(arrays), axis=axis), dtype)
 
 
@@ -158,7 +138,7 @@ def _reduce(primitive: Any, name: str) -> Any:
     """``ufunc.reduce(array, axis=0, dtype=None, out=None, keepdims=False)`` as a primitive."""
 
     def reduce(array: Any, axis: Any = 0, dtype: Any = None, out: Any = None, keepdims: bool = False) -> Any:
-        _no_out(name, out)
+        refuse_out(name, out)
         return primitive(_cast(array, dtype), axis=axis, keepdims=keepdims)
 
     reduce.__name__ = reduce.__qualname__ = name.replace(".", "_")

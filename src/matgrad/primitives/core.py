@@ -54,14 +54,16 @@ class Primitive:
         self.error_hint = error_hint
 
     def __call__(self, *args: Any, **params: Any) -> Any:
-        for arg in args:
-            if type(arg) in (list, tuple):  # a list holding Tensors is traced, never read as constants
-                args = tuple(_traced(a) for a in args)
+        traced = False
+        for arg in args:  # one pass: the call of every public function goes through here
+            kind = type(arg)
+            if kind is Tensor:
+                traced = True
+            elif kind is list or kind is tuple:  # a list holding Tensors is traced, never read as constants
+                args = tuple([_traced(a) for a in args])
+                traced = any(type(a) is Tensor for a in args)
                 break
-        for arg in args:
-            if type(arg) is Tensor:
-                return record(self, args, params)
-        return self.run(args, params)
+        return record(self, args, params) if traced else self.run(args, params)
 
     def run(self, values: Sequence[Any], params: dict) -> Any:
         """The forward computation on raw values, with a clear error on bad input."""
@@ -259,6 +261,13 @@ def summed(core: Rule, argnum: int) -> Rule:
     if hasattr(core, "reads"):
         rule.reads = core.reads
     return rule
+
+
+def refuse_out(name: str, out: Any) -> None:
+    """The one answer to NumPy's ``out=``: matgrad never writes into a given array (a recorded node
+    owns its result), so a public function with NumPy's signature refuses any ``out`` but None."""
+    if out is not None:
+        raise TypeError(f"{name}: out= is not supported; matgrad returns a new array")
 
 
 def shape_of(x: Any) -> tuple[int, ...]:

@@ -34,7 +34,7 @@ from typing import Any
 import numpy as np
 
 from ..symbolic import fn
-from .core import Primitive, passes, register, shape_of, summed, value
+from .core import Primitive, passes, refuse_out, register, shape_of, summed, value
 from .elementwise import astype, broadcast_hint, exp, sigmoid, sqrt, where
 from .notation import elementwise, structural
 from .notation import out as result
@@ -232,16 +232,11 @@ _round = _piecewise_constant(
 
 
 # ----- public functions: NumPy's signatures -----------------------------------------------------
-def _refuse_out(name: str, out: Any) -> None:
-    if out is not None:
-        raise TypeError(f"{name}: out= is not supported; matgrad returns a new array")
-
-
 def _ufunc_inputs(name: str, xs: tuple, out: Any, where: Any, casting: Any, dtype: Any, subok: Any, signature: Any):
     """Refuse what a new, differentiable array cannot honor; cast the inputs to ``dtype`` (a float
     dtype: NumPy's ``dtype=`` is the dtype the ufunc computes in).  ``order`` only chooses the
     memory layout of NumPy's result, so it is accepted and has no effect."""
-    _refuse_out(name, out)
+    refuse_out(name, out)
     if where is not True:
         raise TypeError(f"{name}: where= is not supported (entries outside the mask would be undefined)")
     if casting != "same_kind" or signature is not None or subok is not True:
@@ -254,7 +249,16 @@ def _ufunc_inputs(name: str, xs: tuple, out: Any, where: Any, casting: Any, dtyp
     return tuple(x if getattr(value(x), "dtype", None) == dtype else astype(x, dtype=dtype) for x in xs)
 
 
-def _unary_ufunc(prim: Primitive, name: str) -> Any:
+def _named(ufunc: Any, prim: Primitive, name: str) -> Any:
+    """NumPy's name on a ufunc wrapper, and its primitive: a plain call from NumPy's dispatch (no
+    keywords) records the primitive directly (``matgrad.dispatch``), skipping the keyword checks."""
+    ufunc.__name__ = ufunc.__qualname__ = name
+    ufunc.__doc__ = f"numpy.{name}, differentiable: the primitive {prim.name!r} (see the module's conventions)."
+    ufunc.primitive = prim
+    return ufunc
+
+
+def unary_ufunc(prim: Primitive, name: str) -> Any:
     def ufunc(
         x: Any, /, out: Any = None, *, where: Any = True, casting: str = "same_kind", order: str = "K",
         dtype: Any = None, subok: bool = True, signature: Any = None,
@@ -262,12 +266,10 @@ def _unary_ufunc(prim: Primitive, name: str) -> Any:
         (x,) = _ufunc_inputs(name, (x,), out, where, casting, dtype, subok, signature)
         return prim(x)
 
-    ufunc.__name__ = ufunc.__qualname__ = name
-    ufunc.__doc__ = f"numpy.{name}, differentiable: the primitive {prim.name!r} (see the module's conventions)."
-    return ufunc
+    return _named(ufunc, prim, name)
 
 
-def _binary_ufunc(prim: Primitive, name: str) -> Any:
+def binary_ufunc(prim: Primitive, name: str) -> Any:
     def ufunc(
         x1: Any, x2: Any, /, out: Any = None, *, where: Any = True, casting: str = "same_kind", order: str = "K",
         dtype: Any = None, subok: bool = True, signature: Any = None,
@@ -275,46 +277,44 @@ def _binary_ufunc(prim: Primitive, name: str) -> Any:
         x1, x2 = _ufunc_inputs(name, (x1, x2), out, where, casting, dtype, subok, signature)
         return prim(x1, x2)
 
-    ufunc.__name__ = ufunc.__qualname__ = name
-    ufunc.__doc__ = f"numpy.{name}, differentiable: the primitive {prim.name!r} (see the module's conventions)."
-    return ufunc
+    return _named(ufunc, prim, name)
 
 
-sin = _unary_ufunc(_sin, "sin")
-cos = _unary_ufunc(_cos, "cos")
-tan = _unary_ufunc(_tan, "tan")
-arcsin = asin = _unary_ufunc(_arcsin, "arcsin")
-arccos = acos = _unary_ufunc(_arccos, "arccos")
-arctan = atan = _unary_ufunc(_arctan, "arctan")
-sinh = _unary_ufunc(_sinh, "sinh")
-cosh = _unary_ufunc(_cosh, "cosh")
-arcsinh = asinh = _unary_ufunc(_arcsinh, "arcsinh")
-arccosh = acosh = _unary_ufunc(_arccosh, "arccosh")
-arctanh = atanh = _unary_ufunc(_arctanh, "arctanh")
-log1p = _unary_ufunc(_log1p, "log1p")
-expm1 = _unary_ufunc(_expm1, "expm1")
-log2 = _unary_ufunc(_log2, "log2")
-log10 = _unary_ufunc(_log10, "log10")
-exp2 = _unary_ufunc(_exp2, "exp2")
-square = _unary_ufunc(_square, "square")
-reciprocal = _unary_ufunc(_reciprocal, "reciprocal")
-cbrt = _unary_ufunc(_cbrt, "cbrt")
-logaddexp = _binary_ufunc(_logaddexp, "logaddexp")
-logaddexp2 = _binary_ufunc(_logaddexp2, "logaddexp2")
-arctan2 = atan2 = _binary_ufunc(_arctan2, "arctan2")
-hypot = _binary_ufunc(_hypot, "hypot")
-mod = remainder = _binary_ufunc(_mod, "remainder")  # one ufunc in NumPy, named remainder
-fmod = _binary_ufunc(_fmod, "fmod")
-sign = _unary_ufunc(_sign, "sign")
-floor = _unary_ufunc(_floor, "floor")
-ceil = _unary_ufunc(_ceil, "ceil")
-rint = _unary_ufunc(_rint, "rint")
-trunc = _unary_ufunc(_trunc, "trunc")
+sin = unary_ufunc(_sin, "sin")
+cos = unary_ufunc(_cos, "cos")
+tan = unary_ufunc(_tan, "tan")
+arcsin = asin = unary_ufunc(_arcsin, "arcsin")
+arccos = acos = unary_ufunc(_arccos, "arccos")
+arctan = atan = unary_ufunc(_arctan, "arctan")
+sinh = unary_ufunc(_sinh, "sinh")
+cosh = unary_ufunc(_cosh, "cosh")
+arcsinh = asinh = unary_ufunc(_arcsinh, "arcsinh")
+arccosh = acosh = unary_ufunc(_arccosh, "arccosh")
+arctanh = atanh = unary_ufunc(_arctanh, "arctanh")
+log1p = unary_ufunc(_log1p, "log1p")
+expm1 = unary_ufunc(_expm1, "expm1")
+log2 = unary_ufunc(_log2, "log2")
+log10 = unary_ufunc(_log10, "log10")
+exp2 = unary_ufunc(_exp2, "exp2")
+square = unary_ufunc(_square, "square")
+reciprocal = unary_ufunc(_reciprocal, "reciprocal")
+cbrt = unary_ufunc(_cbrt, "cbrt")
+logaddexp = binary_ufunc(_logaddexp, "logaddexp")
+logaddexp2 = binary_ufunc(_logaddexp2, "logaddexp2")
+arctan2 = atan2 = binary_ufunc(_arctan2, "arctan2")
+hypot = binary_ufunc(_hypot, "hypot")
+mod = remainder = binary_ufunc(_mod, "remainder")  # one ufunc in NumPy, named remainder
+fmod = binary_ufunc(_fmod, "fmod")
+sign = unary_ufunc(_sign, "sign")
+floor = unary_ufunc(_floor, "floor")
+ceil = unary_ufunc(_ceil, "ceil")
+rint = unary_ufunc(_rint, "rint")
+trunc = unary_ufunc(_trunc, "trunc")
 
 
 def round(a: Any, decimals: int = 0, out: Any = None) -> Any:  # noqa: A001  (NumPy's name)
     """numpy.round: half to even, at ``decimals`` places; derivative 0 (taken as 0 at the jumps)."""
-    _refuse_out("round", out)
+    refuse_out("round", out)
     return _round(a, decimals=decimals)
 
 
@@ -323,7 +323,7 @@ around = round
 
 def fix(x: Any, out: Any = None) -> Any:
     """numpy.fix: round toward zero; derivative 0 (taken as 0 at the jumps)."""
-    _refuse_out("fix", out)
+    refuse_out("fix", out)
     return _fix(x)
 
 
@@ -345,7 +345,7 @@ def _predicate(ufunc: np.ufunc) -> Any:
             x: Any, /, out: Any = None, *, where: Any = True, casting: str = "same_kind", order: str = "K",
             dtype: Any = None, subok: bool = True, signature: Any = None,
         ) -> Any:
-            _refuse_out(name, out)
+            refuse_out(name, out)
             options = _given(dict(where=where, casting=casting, order=order, dtype=dtype, subok=subok,
                                   signature=signature))
             return ufunc(value(x), **options)
@@ -355,7 +355,7 @@ def _predicate(ufunc: np.ufunc) -> Any:
             x1: Any, x2: Any, /, out: Any = None, *, where: Any = True, casting: str = "same_kind",
             order: str = "K", dtype: Any = None, subok: bool = True, signature: Any = None,
         ) -> Any:
-            _refuse_out(name, out)
+            refuse_out(name, out)
             options = _given(dict(where=where, casting=casting, order=order, dtype=dtype, subok=subok,
                                   signature=signature))
             return ufunc(value(x1), value(x2), **options)

@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from .core import Primitive, register, shape_of, unbroadcast, value
+from .core import Primitive, refuse_out, register, shape_of, unbroadcast, value
 from .elementwise import astype
 from .linalg import transpose
 from .notation import custom, g, linear, structural, t
@@ -229,8 +229,7 @@ _triu = _triangle("triu", np.triu, lambda n, m, k: 1 - np.tri(n, m, k - 1))
 
 def trace(a: Any, offset: int = 0, axis1: int = 0, axis2: int = 1, dtype: Any = None, out: Any = None) -> Any:
     """The sum along diagonal ``offset`` of the plane (axis1, axis2), for each matrix of a batch."""
-    if out is not None:
-        raise TypeError("trace: out= is not supported; matgrad returns a new array")
+    refuse_out("trace", out)
     result = _trace(a, offset=offset, axis1=axis1, axis2=axis2)
     return result if dtype is None else astype(result, dtype=np.dtype(dtype))
 

@@ -23,7 +23,7 @@ from typing import Any
 
 import numpy as np
 
-from .core import Primitive, constant_ones, register, shape_of, unbroadcast, value
+from .core import Primitive, constant_ones, refuse_out, register, shape_of, unbroadcast, value
 from .elementwise import astype, mul
 from .linalg import matmul, transpose
 from .notation import custom, g, structural, t
@@ -35,11 +35,6 @@ __all__ = ["cross", "dot", "einsum", "inner", "kron", "outer", "tensordot", "vdo
 x0, x1 = inputs[:2]
 LETTERS = string.ascii_letters
 _LARGE = 1 << 14  # iterations of a contraction above which einsum's optimized (BLAS) path pays off
-
-
-def _no_out(name: str, out: Any) -> None:
-    if out is not None:
-        raise TypeError(f"{name}: out= is not supported; matgrad returns a new array")
 
 
 # ----- einsum: parsing ------------------------------------------------------------------------
@@ -325,7 +320,7 @@ def einsum(
     broadcasting.  ``optimize`` is passed to NumPy (the default takes NumPy's optimized path where
     it pays: three operands or more, or a large contraction); ``order`` and ``casting`` concern
     memory layout and NumPy's casting checks only, and are not used."""
-    _no_out("einsum", out)
+    refuse_out("einsum", out)
     if not operands:
         raise TypeError("einsum: missing the subscripts and the operands")
     if isinstance(operands[0], str):
@@ -387,7 +382,7 @@ def tensordot(a: Any, b: Any, axes: Any = 2) -> Any:
 def dot(a: Any, b: Any, out: Any = None) -> Any:
     """np.dot: a product with a scalar, an inner product of vectors, a matrix product, or a sum
     over the last axis of a and the second-to-last of b."""
-    _no_out("dot", out)
+    refuse_out("dot", out)
     a_ndim, b_ndim = len(shape_of(a)), len(shape_of(b))
     if a_ndim == 0 or b_ndim == 0:
         return mul(a, b)
@@ -416,7 +411,7 @@ def inner(a: Any, b: Any, /) -> Any:
 
 def outer(a: Any, b: Any, out: Any = None) -> Any:
     """The outer product of the two inputs flattened: ``out[i, j] = a[i] b[j]``."""
-    _no_out("outer", out)
+    refuse_out("outer", out)
     return mul(reshape(a, shape=(-1, 1)), reshape(b, shape=(1, -1)))
 
 

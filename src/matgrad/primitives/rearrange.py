@@ -23,7 +23,7 @@ import numpy as np
 
 from ..symbolic import Num
 from ..tensor import Tensor
-from .core import Primitive, register, shape_of, value
+from .core import Primitive, refuse_out, register, shape_of, value
 from .elementwise import astype, sub
 from .linalg import transpose
 from .notation import custom, g, structural, t
@@ -70,11 +70,6 @@ def _along(axis: int, index: Any) -> tuple:
 def _fresh(a: Any) -> Any:
     """A new array with a's values (NumPy's functions return copies); a Tensor is never written to."""
     return a if type(a) is Tensor else np.array(a, copy=True)
-
-
-def _no_out(name: str, out: Any) -> None:
-    if out is not None:
-        raise TypeError(f"{name}: out= is not supported; matgrad returns a new array")
 
 
 # ----- pad: a row, and its transpose (the fold of copies) --------------------------------------------
@@ -669,7 +664,7 @@ def take(a: Any, indices: Any, axis: Any = None, out: Any = None, mode: str = "r
     whose gradient is a scatter-add (an entry taken twice receives both gradients).  ``mode``
     'wrap' takes indices modulo the length, 'clip' clips them to the axis; 'raise' (the default)
     refuses out-of-range indices and accepts negative ones."""
-    _no_out("take", out)
+    refuse_out("take", out)
     a = _array(a)
     if axis is None:
         a, axis = ravel(a), 0

@@ -32,7 +32,7 @@ import numpy as np
 
 from ..tensor import Tensor
 from .composites import min as min_
-from .core import Primitive, register, shape_of, value
+from .core import Primitive, refuse_out, register, shape_of, value
 from .elementwise import astype, mul, sqrt
 from .elementwise import where as where_
 from .linalg import transpose
@@ -550,11 +550,6 @@ register(_prod, linear_scan, _cumsum, _cumprod, _sort)
 
 
 # ----- public functions, NumPy's signatures ------------------------------------------------------
-def _no_out(name: str, out: Any) -> None:
-    if out is not None:
-        raise TypeError(f"{name}: out= is not supported; matgrad returns a new array")
-
-
 def _no_where(name: str, where: Any) -> None:
     if where is not None and where is not True:
         raise TypeError(f"{name}: where= is not supported; select the entries first (e.g. with mg.where)")
@@ -585,7 +580,7 @@ def prod(
     where: Any = None,
 ) -> Any:
     """The product of the entries over ``axis``; exact derivative where entries are 0 (see the module)."""
-    _no_out("prod", out)
+    refuse_out("prod", out)
     _no_where("prod", where)
     product = _prod(_cast("prod", _array(a), dtype), axis=axis, keepdims=keepdims)
     return product if initial is None else product * initial
@@ -593,13 +588,13 @@ def prod(
 
 def cumsum(a: Any, axis: Any = None, dtype: Any = None, out: Any = None) -> Any:
     """Cumulative sum along ``axis`` (None: of the flattened array); its VJP is a reversed cumsum."""
-    _no_out("cumsum", out)
+    refuse_out("cumsum", out)
     return _cumsum(_cast("cumsum", _array(a), dtype), axis=axis)
 
 
 def cumprod(a: Any, axis: Any = None, dtype: Any = None, out: Any = None) -> Any:
     """Cumulative product along ``axis`` (None: of the flattened array); exact derivative at zeros."""
-    _no_out("cumprod", out)
+    refuse_out("cumprod", out)
     return _cumprod(_cast("cumprod", _array(a), dtype), axis=axis)
 
 
@@ -623,31 +618,31 @@ def _stable(stable: Any) -> dict:
 
 def argmax(a: Any, axis: Any = None, out: Any = None, *, keepdims: bool = False) -> Any:
     """The index of the largest entry (the first at a tie): integers, no derivative."""
-    _no_out("argmax", out)
+    refuse_out("argmax", out)
     return np.argmax(value(a), axis=axis, keepdims=keepdims)
 
 
 def argmin(a: Any, axis: Any = None, out: Any = None, *, keepdims: bool = False) -> Any:
     """The index of the smallest entry (the first at a tie): integers, no derivative."""
-    _no_out("argmin", out)
+    refuse_out("argmin", out)
     return np.argmin(value(a), axis=axis, keepdims=keepdims)
 
 
 def amax(a: Any, axis: Any = None, out: Any = None, keepdims: bool = False) -> Any:
     """NumPy's alias of max: the gradient goes to the largest entry (split evenly at ties)."""
-    _no_out("amax", out)
+    refuse_out("amax", out)
     return max_(_array(a), axis=axis, keepdims=keepdims)
 
 
 def amin(a: Any, axis: Any = None, out: Any = None, keepdims: bool = False) -> Any:
     """NumPy's alias of min: the gradient goes to the smallest entry (split evenly at ties)."""
-    _no_out("amin", out)
+    refuse_out("amin", out)
     return min_(_array(a), axis=axis, keepdims=keepdims)
 
 
 def ptp(a: Any, axis: Any = None, out: Any = None, keepdims: bool = False) -> Any:
     """Peak to peak, max − min (each split evenly at ties)."""
-    _no_out("ptp", out)
+    refuse_out("ptp", out)
     a = _array(a)
     return max_(a, axis=axis, keepdims=keepdims) - min_(a, axis=axis, keepdims=keepdims)
 
@@ -683,7 +678,7 @@ def var(
     where: Any = None, mean: Any = None, correction: Any = None,
 ) -> Any:
     """Variance Σ (x − mean)² / (N − ddof), by two passes; ``mean=`` a precomputed mean (keepdims shape)."""
-    _no_out("var", out)
+    refuse_out("var", out)
     _no_where("var", where)
     return _variance("var", a, axis, dtype, _ddof(ddof, correction), keepdims, mean)
 
@@ -694,7 +689,7 @@ def std(
 ) -> Any:
     """√var.  On a slice whose entries are all equal std is 0 (up to rounding), a kink: its derivative
     there is taken as 0, as |x|'s at 0."""
-    _no_out("std", out)
+    refuse_out("std", out)
     _no_where("std", where)
     a = _array(a)
     variance = _variance("std", a, axis, dtype, _ddof(ddof, correction), keepdims, mean)
@@ -744,7 +739,7 @@ def average(a: Any, axis: Any = None, weights: Any = None, returned: bool = Fals
 def median(a: Any, axis: Any = None, out: Any = None, overwrite_input: bool = False, keepdims: bool = False) -> Any:
     """The middle entry of the sorted slice (the mean of the two middle ones for an even count), NaN
     where a slice holds a NaN.  Its gradient goes to that entry (½ each to two), through sort."""
-    _no_out("median", out)
+    refuse_out("median", out)
     a = _array(a)
     shape = shape_of(a)
     reduced = _normalized(axis, len(shape))
