@@ -20,6 +20,7 @@ from typing import Any
 
 import numpy as np
 
+from .pytree import tree_flatten, tree_map
 from .state import STATE
 from .tensor import _NO_PARAMS, Tensor, record
 
@@ -61,29 +62,12 @@ def _untraced(name: str, call: Any, args: tuple, kwargs: dict) -> Any:
 
 
 def _requires_grad(*trees: Any) -> bool:
-    return any(type(leaf) is Tensor and leaf.requires_grad for leaf in _leaves(trees))
-
-
-def _leaves(tree: Any) -> Any:
-    if type(tree) in (list, tuple):
-        for item in tree:
-            yield from _leaves(item)
-    elif type(tree) is dict:
-        for item in tree.values():
-            yield from _leaves(item)
-    else:
-        yield tree
+    return any(type(leaf) is Tensor and leaf.requires_grad for leaf in tree_flatten(trees)[0])
 
 
 def _values(tree: Any) -> Any:
     """The same structure with every Tensor replaced by its array."""
-    if type(tree) is Tensor:
-        return tree.data
-    if type(tree) in (list, tuple):
-        return type(tree)(_values(item) for item in tree)
-    if type(tree) is dict:
-        return {key: _values(item) for key, item in tree.items()}
-    return tree
+    return tree_map(lambda leaf: leaf.data if type(leaf) is Tensor else leaf, tree)
 
 
 def _module_name(func: Any) -> str:

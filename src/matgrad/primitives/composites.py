@@ -6,6 +6,7 @@ from typing import Any
 
 import numpy as np
 
+from ..pytree import tree_flatten
 from ..tensor import Tensor
 from .core import shape_of, value
 from .elementwise import astype, neg
@@ -109,7 +110,7 @@ def array(obj: Any, dtype: Any = None) -> Any:
     if not holds_tensor(obj):
         return np.array(obj, dtype=dtype)
     if dtype is None:
-        dtype = np.result_type(*[x.dtype if isinstance(x, (Tensor, np.ndarray)) else x for x in _entries(obj)])
+        dtype = np.result_type(*[x.dtype if isinstance(x, (Tensor, np.ndarray)) else x for x in tree_flatten(obj)[0]])
     return _stacked(obj, np.dtype(dtype))
 
 
@@ -118,14 +119,6 @@ def holds_tensor(obj: Any) -> bool:
     if type(obj) is Tensor:
         return True
     return type(obj) in (list, tuple) and any(holds_tensor(item) for item in obj)
-
-
-def _entries(obj: Any) -> Any:
-    if type(obj) in (list, tuple):
-        for item in obj:
-            yield from _entries(item)
-    else:
-        yield obj
 
 
 def _stacked(obj: Any, dtype: np.dtype) -> Any:
