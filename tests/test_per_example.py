@@ -193,6 +193,21 @@ def test_elementwise_parameters_broadcast_over_the_batch():
     _assert_matches(mg.per_example_grad(f)([scale, shift, column], X, Y), _loop(f, ([scale, shift, column], X, Y)))
 
 
+@pytest.mark.parametrize(
+    "op", [mg.hypot, mg.logaddexp, mg.arctan2, mg.fmod, mg.mod, lambda z, p: mg.sin(z) * mg.cosh(p)]
+)
+def test_every_elementwise_row_keeps_the_rows_apart_where_a_parameter_meets_the_batch(op):
+    """The NumPy-surface rows (``primitives/elementwise_math.py``) use the same spread-and-sum rule."""
+    rng = _rng(8)
+    shift = rng.uniform(2.0, 3.0, 5)  # keeps mod/fmod away from their jumps for X in N(0, 1)
+    X, Y = _batch(5, 5)
+
+    def f(shift, X, Y):
+        return (op(X + 0.1 * X**2, shift) * Y).sum()
+
+    _assert_matches(mg.per_example_grad(f)(shift, X, Y), _loop(f, (shift, X, Y)))
+
+
 def test_rows_with_inner_axes_and_stacks_of_matrices():
     rng = _rng(7)
     W, v, M = rng.standard_normal((3, 4)), rng.standard_normal(4), rng.standard_normal((2, 3))

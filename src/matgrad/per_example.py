@@ -37,6 +37,7 @@ from typing import Any
 import numpy as np
 
 from .primitives import elementwise as _elementwise
+from .primitives import elementwise_math as _elementwise_math
 from .primitives.core import Primitive
 from .pytree import tree_flatten, tree_unflatten
 from .reverse import grad_of, toposort
@@ -404,8 +405,11 @@ def _rows_of(entries: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
     return summed.reshape((len(entries),) + tuple(shape))
 
 
-#: every primitive of ``primitives/elementwise.py``: the spread-and-sum rule above fits them all
-ELEMENTWISE = frozenset(p.name for p in vars(_elementwise).values() if isinstance(p, Primitive))
+#: every primitive of ``primitives/elementwise.py`` and ``elementwise_math.py``: the spread-and-sum
+#: rule above fits them all
+ELEMENTWISE = frozenset(
+    p.name for module in (_elementwise, _elementwise_math) for p in vars(module).values() if isinstance(p, Primitive)
+)
 
 #: Per-example rules, keyed by primitive name: ``rule(prim, i, g, out, args, params)`` returns
 #: the gradient of argument ``i`` (a parameter) for each row, ``(N,) + args[i].shape``.  ``g``
