@@ -596,6 +596,32 @@ def test_log_sum_exp_family_is_finite_at_huge_logits():
     np.testing.assert_allclose(grads[3], s - np.eye(3)[labels], atol=1e-15)
 
 
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("magnitude", [1e8, -1e8, 1e15])
+def test_log_softmax_keeps_its_log_n_at_large_magnitude(dtype, magnitude):
+    """A tie of n logits at |z| ~ 1e8: logsumexp(z) rounds to max(z) in float32, so x − logsumexp(x)
+    would give log_softmax 0 (cross-entropy 0, true log 3) and exp(x − logsumexp(x)) weights of 1."""
+    z = np.full((2, 3), magnitude, dtype)
+    y = np.array([[1.0, 0, 0], [0, 0.5, 0.5]], dtype)
+    ce = mg.cross_entropy(z, np.array([0, 2]), reduction="none")
+    np.testing.assert_allclose(mg.log_softmax(z, axis=-1), np.full((2, 3), -np.log(3)), rtol=1e-6)
+    np.testing.assert_allclose(ce, [np.log(3)] * 2, rtol=1e-6)
+    third = np.full((2, 3), 1 / 3)
+    grads = {
+        "logsumexp": (mg.grad(lambda z: mg.sum(mg.logsumexp(z, axis=-1)))(z), third),
+        "log_softmax": (mg.grad(lambda z: mg.sum(mg.log_softmax(z, axis=-1) * y))(z), y - third),
+        "cross_entropy": (mg.grad(lambda z: mg.sum(mg.cross_entropy(z, y, reduction="none")))(z), third - y),
+    }
+    for name, (got, want) in grads.items():
+        assert got.dtype == dtype, name
+        np.testing.assert_allclose(got, want, rtol=1e-6, atol=1e-7, err_msg=name)
+    tangent = np.array([[1.0, 2, 3], [0, 0, 3]], dtype)
+    _, lse_jvp = mg.jvp(lambda z: mg.logsumexp(z, axis=-1), (z,), (tangent,))
+    np.testing.assert_allclose(lse_jvp, [2.0, 1.0], rtol=1e-6)  # the tangent's mean over the tie
+    hessian = mg.hessian(lambda v: mg.logsumexp(v))(z[0])
+    np.testing.assert_allclose(hessian, np.eye(3) / 3 - 1 / 9, rtol=1e-5, atol=1e-7)  # diag(s) − s sᵀ
+
+
 def test_power_conventions():
     # d/dy x**y = x**y log x, taken as 0 where x <= 0
     x, y = np.array([-2.0, 0.0, 3.0]), np.array([2.0, 2.0, 2.0])

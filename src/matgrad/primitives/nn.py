@@ -17,7 +17,7 @@ from .elementwise import exp
 from .notation import custom, g, structural, t
 from .notation import out as result
 from .notation import x as inputs
-from .reductions import _logsumexp
+from .reductions import max_shift
 
 x0, x1 = inputs[:2]
 
@@ -55,7 +55,10 @@ def _log_softmax_of(expr: Any) -> Any:
 
 
 def _log_softmax(x: np.ndarray, axis: int = -1) -> np.ndarray:
-    return x - _logsumexp(x, axis=axis, keepdims=True)
+    """(x − m) − log Σ exp(x − m), m the maximum: not x − logsumexp(x), whose log n is lost in float32
+    at |x| ~ 1e8 (log_softmax([1e8, 1e8, 1e8]) would be 0, not −log 3)."""
+    shifted = x - max_shift(x, axis)
+    return shifted - np.log(np.sum(np.exp(shifted), axis=axis, keepdims=True))
 
 
 def _softmax(x: np.ndarray, axis: int = -1) -> np.ndarray:

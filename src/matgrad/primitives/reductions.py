@@ -11,7 +11,7 @@ from typing import Any
 
 import numpy as np
 
-from .core import Primitive, reading, register, shape_of, value
+from .core import Primitive, reading, register, value
 from .elementwise import exp
 from .notation import custom, g, structural, t
 from .notation import x as inputs
@@ -101,17 +101,31 @@ def _max_share(out: Any, x: Any, axis: Any, keepdims: bool) -> np.ndarray:
     return hits / hits.sum(axis=_axes(axis, xv.ndim), keepdims=True)
 
 
+def max_shift(x: np.ndarray, axis: Any) -> np.ndarray:
+    """The maximum along ``axis`` (kept as size-1 axes), 0 where it is not finite or ``x`` is empty.
+
+    Subtracted before an ``exp`` so that none overflows; every softmax-like quantity is invariant to it.
+    """
+    shift = np.max(x, axis=axis, keepdims=True) if x.size else np.zeros((1,) * x.ndim, x.dtype)
+    return np.where(np.isfinite(shift), shift, 0)
+
+
 def _logsumexp(x: np.ndarray, axis: Any = None, keepdims: bool = False) -> np.ndarray:
     """log Σ exp(x), shifted by the maximum so that no exp overflows."""
-    shift = np.max(x, axis=axis, keepdims=True) if x.size else np.zeros((1,) * x.ndim, x.dtype)
-    shift = np.where(np.isfinite(shift), shift, 0)
+    shift = max_shift(x, axis)
     out = np.log(np.sum(np.exp(x - shift), axis=axis, keepdims=True)) + shift
     return out if keepdims else np.squeeze(out, axis=_axes(axis, x.ndim))
 
 
-def _softmax_weights(out: Any, x: Any, axis: Any, keepdims: bool) -> Any:
-    """exp(x − logsumexp(x)): the softmax along the reduced axes (the Jacobian of logsumexp)."""
-    return exp(x - keep_axes(out, shape_of(x), axis, keepdims))
+def _softmax_weights(x: Any, axis: Any) -> Any:
+    """The softmax along the reduced axes (the Jacobian of logsumexp), from ``x`` alone.
+
+    Not exp(x − logsumexp(x)): at |x| ~ 1e8 in float32, logsumexp(x) rounds to max(x), the log n it
+    adds is lost, and every weight of a tie would be 1 instead of 1/n.  The shift is a constant, so
+    the weights stay differentiable to any order.
+    """
+    e = exp(x - max_shift(value(x), axis))
+    return e / e.sum(axis=axis, keepdims=True)
 
 
 sum = Primitive(  # noqa: A001  (NumPy's name, used as mg.sum)
@@ -171,11 +185,11 @@ logsumexp = Primitive(
     _logsumexp,
     vjp=[
         lambda g, out, x, axis=None, keepdims=False: (
-            keep_axes(g, x.shape, axis, keepdims) * _softmax_weights(out, x, axis, keepdims)
+            keep_axes(g, x.shape, axis, keepdims) * _softmax_weights(x, axis)
         )
     ],
     jvp=[
-        lambda t, out, x, axis=None, keepdims=False: (t * _softmax_weights(out, x, axis, keepdims)).sum(
+        lambda t, out, x, axis=None, keepdims=False: (t * _softmax_weights(x, axis)).sum(
             axis=axis, keepdims=keepdims
         )
     ],
