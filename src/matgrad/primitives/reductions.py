@@ -60,7 +60,8 @@ def _argmax_share(v: Any, context: dict) -> np.ndarray:
 
 def _softmax_over(v: Any, context: dict) -> np.ndarray:
     axes = _axes(_param(context, "axis"), np.ndim(v))
-    return np.exp(v - _logsumexp(v, axis=axes, keepdims=True))
+    e = np.exp(v - max_shift(v, axes))
+    return e / e.sum(axis=axes, keepdims=True)
 
 
 def _axes(axis: Any, ndim: int) -> tuple[int, ...]:
