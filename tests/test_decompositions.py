@@ -559,3 +559,21 @@ def test_public_names():
     ):
         assert name in la.__all__ and callable(getattr(la, name))
     assert mg.logdet is la.logdet and P.norm is la.norm
+
+
+def test_norms_and_svd_of_lists_holding_tensors():
+    """HIPS autograd's test_norm_list_of_boxes: d/dx ‖(x, x + 2)‖ at 0 is 2/√4 = 1 (before: NumPy read the
+    list's Tensors and refused); the matrix functions take such lists as NumPy's asarray too."""
+    for container in (list, tuple):
+        assert mg.grad(lambda x, c=container: mg.numpy.linalg.norm(c((x, x + 2.0))))(0.0) == 1.0
+
+    def rows(x):
+        return [[x, 2.0, 1.0], [0.5, x * x, -1.0], [3.0, 1.0, 2.0 * x + 4.0]]
+
+    for name in ("norm", "vector_norm", "matrix_norm", "svdvals", "det", "inv"):
+        ours = getattr(mg.numpy.linalg, name)
+        listed = mg.grad(lambda x, f=ours: mg.sum(f(rows(x))))(0.7)
+        stacked = mg.grad(lambda x, f=ours: mg.sum(f(mg.numpy.array(rows(x)))))(0.7)
+        assert listed == stacked, name
+    u, s, _ = mg.numpy.linalg.svd(rows(mg.tensor(0.7, requires_grad=True)), full_matrices=False)
+    assert s.requires_grad and u.shape == (3, 3)

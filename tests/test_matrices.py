@@ -163,3 +163,11 @@ def test_bad_planes_and_ranks_are_named():
         mg.trace(np.zeros(3))
     with pytest.raises(ValueError, match=re.escape("diag: input must be 1-D or 2-D, got shape (2, 2, 2)")):
         mg.diag(np.zeros((2, 2, 2)))
+
+
+def test_diag_of_a_list_holding_tensors():
+    """``np.diag([x, y])`` builds the diagonal matrix of the stacked entries (before: NumPy read the list's
+    shape and refused its Tensors)."""
+    jac = mg.jacrev(lambda x: mg.numpy.diag([x, 2.0 * x]))(1.0)
+    np.testing.assert_array_equal(jac, [[1.0, 0.0], [0.0, 2.0]])
+    np.testing.assert_array_equal(mg.jacrev(lambda x: mg.numpy.diag([[x, 1.0], [2.0, x * x]]))(3.0), [1.0, 6.0])

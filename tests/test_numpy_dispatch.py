@@ -127,3 +127,92 @@ def test_public_shape_functions_take_numpys_parameter_names():
         assert list(ours.parameters) == list(theirs.parameters), name
     x = leaf(2, 1, 3)
     assert mg.squeeze(a=x, axis=1).shape == (2, 3) and mg.expand_dims(a=x, axis=0).shape == (1, 2, 1, 3)
+
+
+# ----- array_like arguments that are lists of Tensors (found by HIPS autograd's own tests) ----------
+#: The names of a second parameter that is an array (elsewhere it is a dtype, bounds, widths, counts,
+#: indices, a flag: a list of Tensors there means something else, or is refused as it should be).
+_ARRAY_SECOND = {"x2", "b", "v", "values", "w", "in2"}
+
+
+def _second_is_an_array(f) -> bool:
+    try:
+        names = list(inspect.signature(f).parameters)
+    except (TypeError, ValueError):
+        return False
+    return len(names) > 1 and names[1] in _ARRAY_SECOND
+
+
+def _list_patterns(x: mg.Tensor) -> dict[str, tuple]:
+    """Argument patterns holding lists of 0-d Tensors (the row list, and the same values stacked)."""
+    row = [x, x + 2.0, 3.0 * x]
+    rows = [[x, x + 1.0, x], [x + 2.0, 3.0 * x + 5.0, x - 1.0], [x * x, x + 4.0, 2.0 * x]]
+    a1, a2 = np.arange(3.0) + 1.0, np.arange(9.0).reshape(3, 3) + 5.0 * np.eye(3)
+    return {"f(row)": (row,), "f(rows)": (rows,), "f(row, a)": (row, a1), "f(rows, A)": (rows, a2),
+            "f(a, row)": (a1, row), "f(A, rows)": (a2, rows), "f([row, row])": ([row, row],)}
+
+
+def _stacked(args: tuple) -> tuple:
+    return tuple(mnp.array(a) if isinstance(a, list) and mg.primitives.composites.holds_tensor(a) else a
+                 for a in args)
+
+
+def _total(out):
+    return sum(mnp.sum(o) for o in out) if isinstance(out, (tuple, list)) else mnp.sum(out)
+
+
+@pytest.mark.parametrize("namespace", [mnp, mnp.linalg], ids=["numpy", "numpy.linalg"])
+def test_a_list_of_tensors_is_an_array_like_everywhere(namespace):
+    """``np.std([x, x + 2])``, ``np.linalg.norm([x, x + 2])``, ``np.append([x, y], z)`` (autograd's
+    test_std_list_of_boxes, test_norm_list_of_boxes, test_simple_append_list): an array_like holding
+    Tensors is NumPy's asarray of it, traced.  Before, some 50 functions read such a list's shape
+    with NumPy, which read the Tensors' values and refused.  Each call must give what the same call on
+    the stacked array gives, values and gradients, or refuse in both forms."""
+    leaked, differ = [], []
+    for name in namespace.DIFFERENTIABLE:
+        f = getattr(namespace, name)
+        for pattern in _list_patterns(mg.tensor(0.7)):
+            if pattern.startswith(("f(a", "f(A")) and not _second_is_an_array(f):
+                continue
+            results = []
+            for form in (lambda args: args, _stacked):
+                def loss(x, form=form, pattern=pattern, f=f):
+                    return _total(f(*form(_list_patterns(x)[pattern])))
+
+                try:
+                    with warnings.catch_warnings():
+                        warnings.simplefilter("ignore")
+                        results.append(mg.value_and_grad(loss)(0.7))
+                except TypeError as error:
+                    if "numpy read the values" in str(error):
+                        leaked.append(f"{name} as {pattern}")
+                    results.append(None)
+                except Exception:
+                    results.append(None)
+            listed, stacked = results
+            if (listed is None) != (stacked is None) or (
+                listed is not None and not np.allclose(listed, stacked, rtol=1e-12, atol=1e-12, equal_nan=True)
+            ):
+                differ.append(f"{name} as {pattern}: {listed} vs {stacked}")
+    assert leaked == [] and differ == []
+
+
+def test_where_with_the_condition_alone_is_nonzero():
+    """autograd's test_custom_where: ``np.where(condition)`` is NumPy's indices of the nonzero entries
+    (constants, like argmax's), for arrays, lists and Tensors alike; x without y is NumPy's error."""
+    x, s = leaf(3), leaf()
+    for condition in ([True, False, True], np.array([1.0, 0.0, 2.0]), [s, s * 0.0, s], x * np.array([1, 0, 1])):
+        (indices,) = mnp.where(condition)
+        np.testing.assert_array_equal(indices, [0, 2])
+    with pytest.raises(ValueError, match="either both or neither of x and y"):
+        mnp.where([True], x)
+    np.testing.assert_array_equal(np.where(x * np.array([0.0, 1.0, 1.0]))[0], [1, 2])  # through dispatch
+
+
+def test_an_unsupported_function_of_a_numpy_submodule_is_named_with_its_module():
+    """HIPS autograd's test_fft on matgrad: the error for ``np.fft.rfft`` named "numpy.rfft" (no such function)."""
+    x = leaf(4)
+    with pytest.raises(TypeError, match=r"^numpy\.fft\.rfft has no derivative rule"):
+        np.fft.rfft(x)
+    with pytest.raises(TypeError, match=r"^numpy\.linalg\.eig has no derivative rule"):
+        np.linalg.eig(mg.numpy.reshape(leaf(4), (2, 2)))

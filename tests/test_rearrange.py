@@ -188,6 +188,29 @@ def test_stacking_equals_numpy(name, shapes):
         np.testing.assert_array_equal(ours, theirs)
 
 
+@pytest.mark.parametrize("name", ["hstack", "vstack", "dstack", "column_stack"])
+@pytest.mark.parametrize("shape", [(2,), (2, 3), (2, 3, 4)])
+def test_stacking_an_array_stacks_its_slices_along_axis_0(name, shape):
+    """HIPS autograd's test_vstack_1d (and hstack, column_stack, row_stack): ``np.vstack(a)`` of one array
+    iterates its first axis, as NumPy does.  Before: "arrays to stack must be passed as a sequence"."""
+    a = arr(*shape)
+    np.testing.assert_array_equal(getattr(mg, name)(a), getattr(np, name)(a))
+    mg.gradcheck(getattr(mg, name), [a], order=2)
+    t = mg.tensor(a, requires_grad=True)
+    assert getattr(mg, name)(t).requires_grad
+
+
+def test_append_of_lists_holding_tensors():
+    """HIPS autograd's test_simple_append_list / _2D: ``np.append([x, y, z], b)`` with Tensors in the list
+    (before: NumPy read the list and refused the Tensors)."""
+    def f(a, b, c, d):
+        return mg.numpy.append([a, b, c], d)
+
+    mg.gradcheck(f, [1.0, 2.0, 3.0, 4.0], order=2)
+    g = mg.jacrev(lambda x: mg.numpy.append([[x, 2.0 * x, 3.0], [4.0, 5.0, x * x]], [[7.0, x, 9.0]], axis=0))(1.5)
+    np.testing.assert_array_equal(g, [[1.0, 2.0, 0.0], [0.0, 0.0, 3.0], [0.0, 1.0, 0.0]])
+
+
 def test_stacking_dtype_and_casting():
     a, b = arr(2, seed=1).astype(np.float32), arr(2, seed=2).astype(np.float32)
     out = mg.hstack([a, b], dtype=np.float64)

@@ -364,3 +364,22 @@ def test_sort_accepts_numpys_kinds():
     np.testing.assert_array_equal(mg.sort(x, stable=True), np.sort(x))
     np.testing.assert_array_equal(mg.argsort(x, kind="stable"), np.argsort(x, kind="stable"))
 
+
+
+
+def test_statistics_of_a_list_of_tensors():
+    """HIPS autograd's test_std_list_of_boxes / test_var_list_of_boxes: ``np.std([x, x + 2])`` is the std of
+    the stacked values (before: the list's shape was read with NumPy, which refused the Tensors)."""
+    mgnp = mg.numpy
+    for reduce in (mgnp.std, mgnp.var):
+        for container in (list, tuple):
+            assert mg.grad(lambda x, reduce=reduce, c=container: reduce(c((x, x + 2.0))))(0.0) == 0.0
+
+    def rows(x, like):
+        return like([[x, 2.0 * x, x + 1.0], [x * x, -x, 3.0]])
+
+    for name in ("prod", "cumsum", "cumprod", "sort", "ptp", "median", "amax", "average"):
+        ours, theirs = getattr(mgnp, name), getattr(np, name)
+        gradient = mg.grad(lambda x, f=ours: mgnp.sum(f(rows(x, list)) ** 2))(0.3)
+        expected = numeric_gradient(lambda v, f=theirs: np.sum(f(rows(float(v), np.array)) ** 2), np.array(0.3))
+        np.testing.assert_allclose(gradient, expected, rtol=1e-6, err_msg=name)

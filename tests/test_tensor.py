@@ -159,3 +159,21 @@ def test_detach_cuts_the_graph_and_shares_memory():
     assert not d.requires_grad and d.data is x.data
     (x * d).sum().backward()
     np.testing.assert_allclose(x.grad, x.data)  # d is a constant: ∂(x ⊙ c)/∂x = c
+
+
+def test_numpy_methods_and_the_mod_operator_are_recorded():
+    """``t.ravel()``, ``t.flatten()``, ``t.squeeze()`` and ``%`` as on an ndarray, with gradients."""
+    x = np.array([[0.7, 2.6, -1.2]])
+    f = lambda t: mg.sum(t.ravel() * t.flatten() + t.squeeze() % 2.5 + 5.0 % (t * t + 3.0))
+    plain = np.sum(x.ravel() * x.flatten() + x.squeeze() % 2.5 + 5.0 % (x * x + 3.0))
+    np.testing.assert_allclose(f(mg.tensor(x)).data, plain)
+    mg.gradcheck(f, [x], order=2)
+
+
+@pytest.mark.parametrize(
+    ("f", "says"), [(lambda x: x > 0, "dtype bool"), (lambda x: x * (1 + 0.2j), "complex output")]
+)
+def test_grad_of_a_boolean_or_complex_output_is_an_error(f, says):
+    """A comparison has no derivative and a complex output no gradient: never zeros or a complex number."""
+    with pytest.raises(TypeError, match=says):
+        mg.grad(f)(1.0)

@@ -71,8 +71,12 @@ def _values(tree: Any) -> Any:
 
 
 def _module_name(func: Any) -> str:
+    """Where NumPy's users call ``func``: numpy.linalg, numpy.fft or numpy.random, else numpy."""
     module = getattr(func, "__module__", None) or "numpy"
-    return "numpy.linalg" if module.startswith("numpy.linalg") else "numpy"
+    for public in ("numpy.linalg", "numpy.fft", "numpy.random"):
+        if module.startswith(public):
+            return public
+    return "numpy"
 
 
 @functools.cache

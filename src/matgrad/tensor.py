@@ -172,6 +172,12 @@ class Tensor:
     def __rpow__(self, other: Any) -> Tensor:
         return record(_p.power, (other, self), _NO_PARAMS)
 
+    def __mod__(self, other: Any) -> Tensor:
+        return _p.elementwise_math.mod(self, other)
+
+    def __rmod__(self, other: Any) -> Tensor:
+        return _p.elementwise_math.mod(other, self)
+
     def __matmul__(self, other: Any) -> Tensor:
         return record(_p.matmul, (self, other), _NO_PARAMS)
 
@@ -231,6 +237,15 @@ class Tensor:
         if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
             shape = tuple(shape[0])
         return _p.reshape(self, shape=shape)
+
+    def ravel(self, order: str = "C") -> Tensor:
+        return _p.rearrange.ravel(self, order)
+
+    def flatten(self, order: str = "C") -> Tensor:
+        return _p.rearrange.ravel(self, order)
+
+    def squeeze(self, axis: Any = None) -> Tensor:
+        return _p.squeeze(self, axis)
 
     def sum(self, axis: Any = None, keepdims: bool = False) -> Tensor:
         return _p.sum(self, axis=axis, keepdims=keepdims)

@@ -119,6 +119,13 @@ def value_and_grad(f: Callable, argnums: Argnums = 0, has_aux: bool = False) -> 
                 f"jacfwd for a Jacobian, or vjp for a vector-Jacobian product"
             )
         out = trace.outputs[0]
+        if not np.issubdtype(out.dtype, np.floating):
+            raise TypeError(
+                f"grad: f must return a real floating-point scalar, but it returned dtype {out.dtype}"
+                + ("; a complex output has no gradient (differentiate its real part)"
+                   if np.issubdtype(out.dtype, np.complexfloating) else
+                   " (a comparison or count, with no derivative)")
+            )
         flat = grad_of([out], trace.variables, [_ones_like(out, trace.nested)], create_graph=trace.nested)
         grads = trace.per_argument([trace.finish(g) for g in flat])
         value = trace.output_value()

@@ -20,6 +20,7 @@ from ..primitives import SURFACE_MODULES as _SURFACE_MODULES
 from ..primitives.composites import array
 from ..primitives.convolution import *  # noqa: F403
 from ..primitives.core import refuse_out
+from ..primitives.core import value as _value
 from ..primitives.decompositions import *  # noqa: F403
 from ..primitives.elementwise_math import *  # noqa: F403
 from ..primitives.elementwise_math import binary_ufunc, unary_ufunc
@@ -27,6 +28,7 @@ from ..primitives.matrices import *  # noqa: F403
 from ..primitives.products import *  # noqa: F403
 from ..primitives.rearrange import *  # noqa: F403
 from ..primitives.scans import *  # noqa: F403
+from ..pytree import tree_map as _tree_map
 from . import linalg  # noqa: F401  (np.linalg, as NumPy has it)
 
 
@@ -81,8 +83,12 @@ def clip(a: Any, a_min: Any = None, a_max: Any = None, out: Any = None, **bounds
 
 
 def where(condition: Any, x: Any = None, y: Any = None) -> Any:
+    """``x`` where ``condition`` holds, else ``y``; ``where(condition)`` alone is NumPy's
+    ``nonzero(condition)``: integer indices, constants like ``argmax``'s."""
+    if x is None and y is None:
+        return _np.nonzero(_tree_map(_value, condition))  # the values of any Tensors: indices are constants
     if x is None or y is None:
-        raise TypeError("where: the one-argument form (indices of nonzero entries) has no derivative; use np.nonzero")
+        raise ValueError("where: either both or neither of x and y should be given")
     return _p.where(condition, x, y)
 
 

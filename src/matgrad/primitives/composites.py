@@ -20,8 +20,21 @@ from .shape import reshape
 from .shape import stack as stack_primitive
 
 
+def as_array(x: Any) -> Any:
+    """An array_like argument as the rules take it: a Tensor or an ndarray as it is; a list or tuple
+    holding Tensors stacked into one traced Tensor (NumPy's ``asarray``, kept on the graph: reading
+    its shape with NumPy would read the Tensors' values and drop them); anything else ``np.asarray``."""
+    kind = type(x)
+    if kind is Tensor or kind is np.ndarray:
+        return x
+    if (kind is list or kind is tuple) and holds_tensor(x):
+        return array(x)
+    return np.asarray(x)
+
+
 def matrix_transpose(x: Any) -> Any:
     """Swap the last two axes (NumPy's ``.mT``): the transpose of each matrix in a batch."""
+    x = as_array(x)
     ndim = len(shape_of(x))
     if ndim < 2:
         raise ValueError(f"matrix_transpose: needs at least 2 dimensions, got shape {shape_of(x)}")
@@ -29,16 +42,19 @@ def matrix_transpose(x: Any) -> Any:
 
 
 def swapaxes(a: Any, axis1: int, axis2: int) -> Any:
+    a = as_array(a)
     axes = list(range(len(shape_of(a))))
     axes[axis1], axes[axis2] = axes[axis2], axes[axis1]
     return transpose(a, axes=tuple(axes))
 
 
 def expand_dims(a: Any, axis: int) -> Any:
+    a = as_array(a)
     return reshape(a, shape=np.expand_dims(np.empty(shape_of(a), dtype=bool), axis).shape)
 
 
 def squeeze(a: Any, axis: Any = None) -> Any:
+    a = as_array(a)
     return reshape(a, shape=np.squeeze(np.empty(shape_of(a), dtype=bool), axis).shape)
 
 

@@ -30,6 +30,7 @@ from typing import Any
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
+from .composites import as_array
 from .core import Primitive, register, shape_of, value
 from .elementwise import astype
 from .notation import custom, g, linear, structural, t
@@ -702,6 +703,7 @@ def conv2d(x: Any, w: Any, stride: Any = 1, padding: Any = 0, dilation: Any = 1)
     column, when the total is odd, goes after, as in PyTorch).  Zero padding.
     """
     stride, dilation = _pair(stride, "stride"), _pair(dilation, "dilation")
+    x, w = as_array(x), as_array(w)
     w_shape = shape_of(w)
     kernel = w_shape[2:] if len(w_shape) == 4 else (1, 1)
     return _conv2d(x, w, stride=stride, padding=_padding(padding, kernel, stride, dilation), dilation=dilation)

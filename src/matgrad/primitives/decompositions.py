@@ -42,8 +42,9 @@ Conventions
   change of rank the pseudo-inverse is discontinuous and has no derivative.
 - **svd(full_matrices=True)** of a non-square matrix has no gradient (the extra singular vectors
   are not unique), as in JAX and autograd: with a Tensor it raises; use ``full_matrices=False``.
-  ``hermitian=True`` is a speed hint in NumPy; matgrad computes the general SVD (same singular
-  values; singular vectors may differ in sign from NumPy's hermitian path).
+  ``hermitian=True`` reads only the lower triangle, as NumPy's path does, and matgrad computes the
+  general SVD of the symmetric matrix it determines (same singular values; singular vectors may
+  differ in sign from NumPy's hermitian path).
 - **norm** at 0: the 2-norm's (and Frobenius') gradient at ``x = 0`` is taken as 0; ``ord=0`` counts
   nonzero entries and has zero gradient; ``ord=±inf``, the matrix 1/inf norms and the spectral norm
   split the gradient evenly among tied maxima (as ``max`` does); ``|x|`` at 0 has slope 0.
@@ -60,10 +61,12 @@ from typing import Any
 import numpy as np
 
 from ..tensor import Tensor
+from .composites import as_array, matrix_transpose
 from .composites import min as min_
 from .core import Primitive, register, shape_of, unbroadcast, value
 from .elementwise import absolute, where
 from .linalg import matmul, transpose
+from .matrices import tril
 from .notation import custom, g, out, structural, t
 from .notation import x as inputs
 from .reductions import keep_axes, spread
@@ -808,9 +811,11 @@ def svd(a: Any, full_matrices: bool = True, compute_uv: bool = True, hermitian: 
     """``(U, S, Vh)`` with ``a = U diag(S) Vh``, or the singular values S alone (``compute_uv=False``).
 
     Differentiable with ``full_matrices=False``, for square matrices, and for the singular values;
-    ``full_matrices=True`` with m ≠ n has no gradient (raises with a Tensor).  ``hermitian`` is accepted
-    as NumPy's speed hint and the general SVD is computed.
+    ``full_matrices=True`` with m ≠ n has no gradient (raises with a Tensor).  ``hermitian=True`` reads
+    only the lower triangle, as NumPy's hermitian path does, and takes the general SVD of the symmetric
+    matrix it determines (same values as NumPy's; singular vectors may differ in sign).
     """
+    a = _from_lower_triangle(a) if hermitian else as_array(a)
     shape = shape_of(a)
     if len(shape) < 2:
         raise np.linalg.LinAlgError(f"svd: needs a matrix or a stack of matrices (..., m, n), got shape {shape}")
@@ -893,7 +898,8 @@ def pinv(a: Any, rcond: Any = None, hermitian: bool = False, *, rtol: Any = _NO_
     """The Moore–Penrose pseudo-inverse; singular values below the cutoff count as 0 (NumPy's rules).
 
     Its gradient is the constant-rank derivative (exact for full rank); see the module's conventions.
-    ``hermitian=True`` uses NumPy's path for symmetric ``a``; the gradient is the general one.
+    ``hermitian=True`` uses NumPy's path for symmetric ``a``, which reads only its lower triangle;
+    so does the gradient (zero above the diagonal, as with eigh and cholesky).
     """
     params: dict[str, Any] = {}
     if rcond is not None:
@@ -902,7 +908,14 @@ def pinv(a: Any, rcond: Any = None, hermitian: bool = False, *, rtol: Any = _NO_
         params["rtol"] = rtol
     if hermitian:
         params["hermitian"] = True
+        a = _from_lower_triangle(a)
     return _pinv(a, **params)
+
+
+def _from_lower_triangle(a: Any) -> Any:
+    """The symmetric matrix that the lower triangle of ``a`` determines, L + (strict L)ᵀ."""
+    a = as_array(a)
+    return tril(a) + matrix_transpose(tril(a, k=-1))
 
 
 # ----- matrix_power ----------------------------------------------------------------------------------------------
@@ -912,6 +925,7 @@ def matrix_power(a: Any, n: int) -> Any:
         n = operator.index(n)
     except TypeError:
         raise TypeError(f"matrix_power: the exponent must be an integer, got {n!r}") from None
+    a = as_array(a)
     shape = shape_of(a)
     problem = _square_problem(shape)
     if problem:
@@ -1061,8 +1075,8 @@ def norm(x: Any, ord: Any = None, axis: Any = None, keepdims: bool = False) -> A
     given): 'fro', 'nuc', ±2 (extreme singular values), ±1 (column sums), ±inf (row sums).
     ``ord=None`` with ``axis=None`` is the 2-norm of the flattened array, for any number of dims.
     """
+    x = as_array(x)
     if type(x) is not Tensor:
-        x = np.asarray(x)
         if x.dtype.kind not in "fc":
             x = x.astype(np.float64)
     ndim = len(shape_of(x))
@@ -1085,6 +1099,7 @@ def norm(x: Any, ord: Any = None, axis: Any = None, keepdims: bool = False) -> A
 
 def vector_norm(x: Any, /, *, axis: Any = None, keepdims: bool = False, ord: Any = 2) -> Any:  # noqa: A002
     """NumPy 2's ``linalg.vector_norm``: any number of axes are flattened into one vector."""
+    x = as_array(x)
     shape = shape_of(x)
     ndim = len(shape)
     if axis is None:

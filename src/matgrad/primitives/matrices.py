@@ -15,6 +15,7 @@ from typing import Any
 
 import numpy as np
 
+from .composites import as_array
 from .core import Primitive, refuse_out, register, shape_of, unbroadcast, value
 from .elementwise import astype
 from .linalg import transpose
@@ -251,6 +252,7 @@ def triu(m: Any, k: int = 0) -> Any:
 
 def diag(v: Any, k: int = 0) -> Any:
     """A 1-D v placed on diagonal k of a square matrix, or diagonal k of a 2-D v."""
+    v = as_array(v)
     ndim = len(shape_of(v))
     if ndim == 1:
         return _diag(v, k=k)

@@ -23,6 +23,7 @@ import numpy as np
 
 from ..symbolic import Num
 from ..tensor import Tensor
+from .composites import as_array
 from .core import Primitive, refuse_out, register, shape_of, value
 from .elementwise import astype, sub
 from .linalg import transpose
@@ -42,8 +43,8 @@ PAD_MODES = ("constant", "edge", "reflect", "symmetric", "wrap")
 
 # ----- helpers --------------------------------------------------------------------------------------
 def _array(a: Any) -> Any:
-    """A Tensor as it is, anything else as a NumPy array (lists, scalars)."""
-    return a if type(a) is Tensor else np.asarray(a)
+    """A Tensor as it is, a list holding Tensors stacked (traced), anything else a NumPy array."""
+    return as_array(a)
 
 
 def _axis(axis: Any, ndim: int) -> int:
@@ -373,7 +374,7 @@ def repeat(a: Any, repeats: Any, axis: Any = None) -> Any:
     broadcast between reshapes (the gradient of the copies is a sum); one count per entry is an
     integer index (the gradient is a scatter-add)."""
     a = _array(a)
-    if axis is None:
+    if axis is None or (not shape_of(a) and axis in (0, -1)):  # NumPy reads a 0-d array as (1,) here
         a, axis = ravel(a), 0
     shape = shape_of(a)
     axis = _axis(axis, len(shape))
@@ -609,6 +610,10 @@ def _joined(name: str, arrays: Sequence[Any], axis: int, dtype: Any = None, cast
 
 
 def _listed(name: str, tup: Any) -> tuple:
+    """The arrays to join: a list or tuple as it is; an array (or Tensor) of at least one dimension is
+    the sequence of its slices along axis 0, as NumPy iterates it."""
+    if (type(tup) is Tensor or isinstance(tup, np.ndarray)) and len(shape_of(tup)) > 0:
+        return tuple(getitem(tup, index=i) for i in range(shape_of(tup)[0]))
     if not isinstance(tup, (list, tuple)):
         raise TypeError(f"{name}: arrays to stack must be passed as a sequence such as a list or tuple")
     return tuple(tup)
@@ -666,7 +671,7 @@ def take(a: Any, indices: Any, axis: Any = None, out: Any = None, mode: str = "r
     refuses out-of-range indices and accepts negative ones."""
     refuse_out("take", out)
     a = _array(a)
-    if axis is None:
+    if axis is None or (not shape_of(a) and axis in (0, -1)):  # NumPy reads a 0-d array as (1,) here
         a, axis = ravel(a), 0
     shape = shape_of(a)
     axis = _axis(axis, len(shape))

@@ -31,6 +31,7 @@ from typing import Any
 import numpy as np
 
 from ..tensor import Tensor
+from .composites import as_array
 from .composites import min as min_
 from .core import Primitive, refuse_out, register, shape_of, value
 from .elementwise import astype, mul, sqrt
@@ -71,6 +72,15 @@ def _normalized(axis: Any, ndim: int) -> tuple[int, ...]:
     if len(set(normalized)) != len(normalized):
         raise ValueError(f"repeated axis in {axis}")
     return normalized
+
+
+def _axis_of_scalar(a: Any, axis: Any) -> Any:
+    """NumPy lets a 0-d array name axis 0 or −1 (an int, not a tuple) in prod and the scans, as if
+    it had one axis; that is the whole array, ``axis=None``.  Other axes raise NumPy's AxisError."""
+    if axis is None or len(shape_of(a)) > 0:
+        return axis
+    np.add.reduce(np.zeros(()), axis=axis)  # NumPy's own check of the axis
+    return None
 
 
 def _slab(axis: int, index: Any) -> tuple:
@@ -556,8 +566,8 @@ def _no_where(name: str, where: Any) -> None:
 
 
 def _array(a: Any) -> Any:
-    """A Tensor as it is; anything else as a NumPy array (a list, a number)."""
-    return a if type(a) is Tensor or type(a) is np.ndarray else np.asarray(a)
+    """A Tensor as it is; a list holding Tensors stacked (traced); anything else a NumPy array."""
+    return as_array(a)
 
 
 def _cast(name: str, a: Any, dtype: Any) -> Any:
@@ -582,20 +592,23 @@ def prod(
     """The product of the entries over ``axis``; exact derivative where entries are 0 (see the module)."""
     refuse_out("prod", out)
     _no_where("prod", where)
-    product = _prod(_cast("prod", _array(a), dtype), axis=axis, keepdims=keepdims)
+    a = _array(a)
+    product = _prod(_cast("prod", a, dtype), axis=_axis_of_scalar(a, axis), keepdims=keepdims)
     return product if initial is None else product * initial
 
 
 def cumsum(a: Any, axis: Any = None, dtype: Any = None, out: Any = None) -> Any:
     """Cumulative sum along ``axis`` (None: of the flattened array); its VJP is a reversed cumsum."""
     refuse_out("cumsum", out)
-    return _cumsum(_cast("cumsum", _array(a), dtype), axis=axis)
+    a = _array(a)
+    return _cumsum(_cast("cumsum", a, dtype), axis=_axis_of_scalar(a, axis))
 
 
 def cumprod(a: Any, axis: Any = None, dtype: Any = None, out: Any = None) -> Any:
     """Cumulative product along ``axis`` (None: of the flattened array); exact derivative at zeros."""
     refuse_out("cumprod", out)
-    return _cumprod(_cast("cumprod", _array(a), dtype), axis=axis)
+    a = _array(a)
+    return _cumprod(_cast("cumprod", a, dtype), axis=_axis_of_scalar(a, axis))
 
 
 def sort(a: Any, axis: Any = -1, kind: Any = None, order: Any = None, *, stable: Any = None) -> Any:
