@@ -67,6 +67,20 @@ CLASSICS = [  # name, f, claim, wrt, constraints, shapes, expected kinds (() = c
     ("tied autoencoder", AUTOENCODER, f"W@(x@{R}.T + {R}@x.T)", "W", {}, dict(W="3x4", x="4x1"), ()),
     ("tied autoencoder, batch", AUTOENCODER, f"W@(x@{R}.T + {R}@x.T)", "W", {}, dict(W="3x4", x="4x6"), ()),
     ("tied autoencoder, one term", AUTOENCODER, f"W@{R}@x.T", "W", {}, dict(W="3x4", x="4x1"), ("entries",)),
+    # the Matrix Cookbook's first questions, X drawn invertible (or SPD) because f only inverts it
+    ("log det X", "log(det(X))", "inv(X).T", "X", {}, dict(X="3x3"), ()),
+    ("log det X, numerator layout", "log(det(X))", "inv(X)", "X", {}, dict(X="3x3"), ("transpose",)),
+    ("logdet of SPD X", "logdet(X)", "inv(X)", "X", {}, dict(X="4x4"), ()),  # SPD: X⁻ᵀ = X⁻¹
+    ("Σ X⁻¹", "sum(inv(X))", "-inv(X).T@(0*X + 1)@inv(X).T", "X", {}, dict(X="3x3"), ()),  # 0*X + 1: ones
+    ("a shifted inverse, by its shift", "sum(inv(A + λ*I))", "-sum(inv(A + λ*I)@inv(A + λ*I))", "λ",
+     {"A": "spd", "λ": "positive"}, dict(A="3x3", λ="scalar"), ()),
+    ("a shifted inverse, I for X⁻²", "sum(inv(A + λ*I))", "-sum(inv(A + λ*I))", "λ",
+     {"A": "spd", "λ": "positive"}, dict(A="3x3", λ="scalar"), ("entries",)),
+    ("relu layer, mask by hand", "sum(g*relu(W@x))", "W.T@(g*(W@x > 0))", "x", {}, dict(g="3", W="3x4", x="4"), ()),
+    ("relu layer, mask forgotten", "sum(g*relu(W@x))", "W.T@g", "x", {}, dict(g="3", W="3x4", x="4"),
+     ("some draws",)),
+    ("hinge, mask on the other side", "sum(maximum(1 - y*(X@w), 0))", "-X.T@(y*(y*(X@w) < 1))", "w",
+     {"y": "binary"}, LS, ()),
 ]
 
 
@@ -393,9 +407,28 @@ def test_command_constraint_options_reach_the_draws():
     assert missing.returncode == 1 and "only for symmetric A" in missing.stdout
 
 
+def test_command_log_det_draws_an_invertible_x_by_default_and_spd_on_request():
+    """log(det(X)) on N(0, 1) draws once failed: det X < 0 on some draw, so log det X was not finite."""
+    args = ["log(det(X))", "--shape", "X=3x3", "--wrt", "X"]
+    right = matgrad("check", *args, "--claim", "inv(X).T")
+    assert right.returncode == 0 and right.stdout.startswith("✓ correct"), right.stdout + right.stderr
+    wrong = matgrad("check", *args, "--claim", "inv(X)")  # X is not symmetric: X⁻¹ ≠ X⁻ᵀ
+    assert wrong.returncode == 1 and wrong.stdout.startswith("✗ the claim is the transpose of ∂f/∂X"), wrong.stdout
+    spd = matgrad("check", *args, "--claim", "inv(X)", "--spd", "X")  # symmetric: now X⁻¹ = X⁻ᵀ
+    assert spd.returncode == 0, spd.stdout + spd.stderr
+
+
+def test_command_a_mask_in_the_claim():
+    args = ["sum(g*relu(W@x))", "--shape", "g=3", "--shape", "W=3x4", "--shape", "x=4", "--wrt", "x"]
+    assert matgrad("check", *args, "--claim", "W.T@(g*(W@x > 0))").returncode == 0
+    forgotten = matgrad("check", *args, "--claim", "W.T@(g*(W@x < 0))")  # the mask on the wrong side
+    assert forgotten.returncode == 1 and "✗" in forgotten.stdout
+
+
 def test_command_help():
     result = matgrad("check", "--help")
     assert result.returncode == 0 and "--claim" in result.stdout and "--onehot" in result.stdout
+    assert "--spd" in result.stdout and "--invertible" in result.stdout
 
 
 # ----- the tutorial page --------------------------------------------------------------------------

@@ -332,3 +332,102 @@ def test_jacobians_too_large_to_build_are_described():
     text = explain(mg.tanh(W @ x).sum()).jacobians()
     assert "not built: 18,000,000 entries" in text  # ∂(W x)/∂W: 300 × 60,000
     assert jacobians.COMPUTED_ENTRIES < 300 * 60_000
+
+
+# ----- formulas: vectors, the identity, masks, matrices that must be invertible -------------------
+def _formula(text, **shapes):
+    from matgrad.explain.command import formula_explanation
+
+    return formula_explanation(text, [f"{name}={shape}" for name, shape in shapes.items()], [], seed=0)
+
+
+@pytest.mark.parametrize(
+    ("text", "shapes", "lines"),
+    [
+        ("sum(x@A)", {"x": "2", "A": "2x2"}, {"∂f/∂A": "xᵀ 𝟏", "∂f/∂x": "𝟏 Aᵀ"}),  # x a row: ∂f/∂A = x 𝟏ᵀ, outer
+        ("sum(A@x)", {"x": "2", "A": "2x2"}, {"∂f/∂A": "𝟏 xᵀ", "∂f/∂x": "Aᵀ 𝟏"}),  # x a column
+        ("sum((x@A) * (B@y))", {"x": "3", "A": "3x3", "B": "3x3", "y": "3"}, {}),
+        ("trace(A@B) + sum(x@A@B@y)", {"x": "3", "A": "3x3", "B": "3x3", "y": "3"}, {}),
+        ("sum(x.T@A) + sum((A@x)**2)", {"x": "3", "A": "3x3"}, {}),
+        ("sum(solve(X, b))", {"X": "3x3", "b": "3"}, {}),
+    ],
+)
+def test_a_one_dimensional_operand_of_a_matrix_product_checks(text, shapes, lines):
+    """(2,) @ (2, 2): the gradient of A is an outer product, which the notation once evaluated as
+    NumPy's inner product of two 1-D arrays, marking a right line ✗."""
+    e = _formula(text, **shapes)
+    assert e.ok, str(e)
+    for name, formula in lines.items():
+        assert e.formula(name) == formula
+    if text == "sum(x@A)":  # Σ_j (xA)_j = Σ_ij x_i A_ij: ∂/∂A_ij = x_i, the outer product x 𝟏ᵀ
+        x = next(q.value for q in e.derivation.graph.quantities if q.name == "x")
+        np.testing.assert_allclose(e.line("∂f/∂A").value, np.outer(x, np.ones(2)), rtol=1e-12)
+
+
+@pytest.mark.parametrize("text", ["sum(inv(X))", "log(det(X))", "logdet(X)", "sum(cholesky(X))", "sum(pinv(X))",
+                                  "sum(matrix_power(X, n=-2))", "sum(solve(X, X[:, 0]))"])
+def test_matrix_functions_get_a_well_conditioned_draw(text):
+    e = _formula(text, X="3x3")
+    assert e.ok and e.worst_error < 1e-9, str(e)
+
+
+def test_the_identity_and_a_mask_are_shown_by_name():
+    e = _formula("sum(inv(X + 2*I)) + sum(g * (X@v) * (X@v > 0))", X="3x3", g="3", v="3")
+    assert e.ok, str(e)
+    assert "(X + 2 I)⁻¹" in str(e)
+    assert e.formula("∂f/∂g") == "𝟙[X @ v > 0] ⊙ (X v)"  # the mask a constant, shown as typed
+    assert e.formula("∂f/∂v") == "Xᵀ (𝟙[X @ v > 0] ⊙ g)"
+    assert e.formula("∂f/∂X").count("2 I") == 2  # (X + 2 I)⁻¹ written out where it is used
+
+
+def test_a_scaled_identity_differentiates_in_its_scale():
+    e = _formula("sum(inv(X + λ*I))", X="3x3", λ="scalar")
+    assert e.ok and "λ I" in str(e)
+    assert "I" in e.formula("∂f/∂λ")
+
+
+# ----- precedence: a template's operand is bracketed where the template binds tighter -------------
+def test_a_template_brackets_an_operand_that_binds_looser():
+    from matgrad.symbolic import Structural, Sym, render
+
+    a, b, c = Sym("a"), Sym("b"), Sym("c")
+    same = lambda operand: Structural("copy", operand, "{0}", "{0}", lambda v, _: v)
+    sum_of = lambda operand: Structural("sum", operand, "Σ {0}", r"\sum {0}", lambda v, _: np.sum(v))
+    per = lambda operand: Structural("per", operand, "{0} / N", r"\frac{{0}}{N}", lambda v, _: v)
+    transposed = lambda operand: Structural("t", operand, "{0}ᵀ", r"{0}^{\top}", lambda v, _: v.T)
+    assert render(transposed(same(a + b))) == "(a + b)ᵀ"  # not a + bᵀ: the "{0}" copy binds as its operand
+    assert render(transposed(same(a))) == "aᵀ"
+    assert render(sum_of(a - b)) == "Σ (a − b)"  # not Σ a − b
+    assert render(sum_of(a * b), is_scalar=lambda e: False) == "Σ a ⊙ b"  # a sum of the product
+    assert render(sum_of(a) * b, is_scalar=lambda e: False) == "(Σ a) ⊙ b"  # not Σ a ⊙ b, another number
+    assert render(per(a) ** 2) == "(a / N)²"  # not a / N²
+    assert render(per(a + b)) == "(a + b) / N"
+    assert render(same(a + b) * c, is_scalar=lambda e: False) == "(a + b) ⊙ c"
+    assert render(sum_of(a - b), latex=True) == r"\sum \left(a - b\right)"
+
+
+@pytest.mark.parametrize(
+    ("text", "shapes", "pieces"),
+    [
+        ("sum(kron(A + B, C))", {"A": "2x2", "B": "2x2", "C": "2x3"}, ["f = Σ ((A + B) ⊗ C)", "Σ_ij (A + B) ⊙"]),
+        ("sum(exp(sum(A - B, axis=1, keepdims=True)) * C)", {"A": "2x2", "B": "2x2", "C": "2x2"},
+         ["exp(Σ (A − B))", "(Σₙ C) ⊙ exp"]),
+        ("sum(cross(a + b, c) * d)", {"a": "3", "b": "3", "c": "3", "d": "3"},
+         ["((a + b) × c) ⊙ d", "∂f/∂c = d × (a + b)"]),
+    ],
+)
+def test_explain_brackets_compound_operands(text, shapes, pieces):
+    e = _formula(text, **shapes)
+    assert e.ok, str(e)
+    for piece in pieces:
+        assert piece in str(e), str(e)
+
+
+def test_kron_and_cross_name_both_operands():
+    kron, cross = mg.TABLE["kron"].notation, mg.TABLE["cross"].notation
+    assert kron.text == "{0} ⊗ {1}" and cross.text == "{0} × {1}"
+    assert cross.jacobian == ("{1} × {g}", "{g} × {0}")
+    assert kron.differential[1].startswith("{g} : {0} ⊗ d{1} = ")
+    e = _formula("sum(cross(A, c) ** 2) + sum(kron(c, A))", A="2x3", c="3")
+    assert e.ok, str(e)
+    assert "A × c" in str(e) and "c ⊗ A" in str(e)

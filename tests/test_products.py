@@ -312,3 +312,16 @@ def test_cross_refuses_two_vectors_clearly():
         mg.cross(np.zeros(2), np.zeros(3))
     with pytest.raises(ValueError, match="axisa=2 is out of bounds"):
         mg.cross(np.zeros((2, 3)), np.zeros(3), axisa=2)
+
+
+def test_products_of_lists_holding_tensors():
+    """``np.dot([x, y], b)`` and the like: an array_like holding Tensors is its stacked array, traced
+    (before: dot, inner, tensordot and cross read the list's shape with NumPy, which refused the Tensors)."""
+    b = np.array([[1.0, 2.0], [3.0, -1.0], [0.5, 4.0]])
+    c = np.array([2.0, -1.0, 0.5])
+    for f in (lambda v: mg.numpy.dot(v, b), lambda v: mg.numpy.inner(v, c), lambda v: mg.numpy.tensordot(v, b, 1),
+              lambda v: mg.numpy.cross(v, c), lambda v: mg.numpy.outer(v, c), lambda v: mg.numpy.vdot(v, c)):
+        listed = mg.jacrev(lambda x, f=f: f([x, 2.0 * x, x * x]))(1.5)
+        stacked = mg.jacrev(lambda x, f=f: f(mg.numpy.array([x, 2.0 * x, x * x])))(1.5)
+        np.testing.assert_array_equal(listed, stacked)
+    np.testing.assert_array_equal(mg.jacrev(lambda x: mg.numpy.dot(c, [x, 2.0 * x, x * x]))(1.5), 2.0 - 2.0 + 1.5)

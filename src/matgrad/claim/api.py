@@ -80,7 +80,9 @@ def check_gradient(
     ``claim``: the gradient derived by hand, as a formula over names ``f`` uses, or a callable of
     NumPy arrays by name.  ``inputs``: each of ``f``'s names as a shape (``"6x3"`` or ``(6, 3)``:
     drawn from N(0, 1) anew on every draw) or as a value (an array, held fixed).  ``constraints``
-    maps a drawn name to ``positive``, ``symmetric``, ``simplex``, ``binary`` or ``onehot``.
+    maps a drawn name to ``positive``, ``symmetric``, ``simplex``, ``binary``, ``onehot``, ``spd``
+    or ``invertible``; a square matrix that f only inverts (``log(det(X))``, ``inv(X)``) is drawn
+    invertible, or SPD for ``logdet`` and ``cholesky``, unless a constraint is given for it.
     ``draws`` random draws (seeded by ``seed``), and as many fresh draws to confirm a diagnosis.
     Inputs named wrt, draws, seed, constraints or tolerance: pass a dict to :func:`run_check`.
 

@@ -8,7 +8,7 @@ from ..formula import FormulaError, parse_shapes
 from .api import run_check
 
 #: The constraint options of the command, each naming an input (repeatable).
-CONSTRAINT_OPTIONS = ("simplex", "binary", "onehot", "symmetric", "positive")
+CONSTRAINT_OPTIONS = ("simplex", "binary", "onehot", "symmetric", "positive", "spd", "invertible")
 
 
 def constraints_of(args: argparse.Namespace) -> dict[str, str]:

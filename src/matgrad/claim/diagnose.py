@@ -153,7 +153,9 @@ class Diagnosis:
 
     def symmetric(self) -> Finding | None:
         shapes, problem = self.problem.shapes, self.problem
-        square = [name for name in problem.names if name not in problem.fixed and name not in problem.constraints
+        # an invertible draw (the default for inv(X)) may be redrawn symmetric; other constraints stay
+        square = [name for name in problem.names if name not in problem.fixed
+                  and problem.constraints.get(name) in (None, "invertible")
                   and len(shapes[name]) == 2 and shapes[name][0] == shapes[name][1] > 1]
         groups = [[name] for name in square] + ([square] if len(square) > 1 else [])
         for group in groups:

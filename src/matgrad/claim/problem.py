@@ -15,7 +15,17 @@ from typing import Any
 
 import numpy as np
 
-from ..formula import CONSTRAINTS, Formula, FormulaError, Var, draw_input, parse, parse_shape, walk
+from ..formula import (
+    CONSTRAINTS,
+    Formula,
+    FormulaError,
+    Var,
+    default_constraints,
+    draw_input,
+    parse,
+    parse_shape,
+    walk,
+)
 from ..formula.parser import did_you_mean
 from ..reverse import grad_of
 from ..tensor import Tensor
@@ -189,4 +199,11 @@ def build(f: Any, claim: Any, wrt: str, inputs: dict[str, Any], constraints: dic
     shapes, fixed = _split(inputs)
     constraints = dict(constraints or {})
     _check_constraints(names, fixed, constraints)
-    return Problem(f, claim, names, claim_names, wrt, shapes, fixed, constraints)
+    return Problem(f, claim, names, claim_names, wrt, shapes, fixed, {**_defaults(f, shapes, fixed), **constraints})
+
+
+def _defaults(f: Formula | Callable[..., Any], shapes: dict[str, tuple[int, ...]], fixed: dict) -> dict[str, str]:
+    """An invertible or SPD draw for a matrix that f only inverts (``log(det(X))``), as explain does."""
+    if not isinstance(f, Formula):
+        return {}
+    return {name: kind for name, kind in default_constraints(f, shapes).items() if name not in fixed}

@@ -45,18 +45,21 @@ def _sigmoid(z: Tensor, name: str) -> Tensor:
     return a
 
 
-def formula_explanation(text: str, shape_texts: list[str], wrt: list[str], seed: int) -> Explanation:
-    """A formula typed as text, with the inputs drawn at random in the given shapes."""
+def formula_explanation(
+    text: str, shape_texts: list[str], wrt: list[str], seed: int, constraints: dict[str, str] | None = None
+) -> Explanation:
+    """A formula typed as text, with the inputs drawn at random in the given shapes, under the
+    given constraints (an invertible or SPD matrix where the formula only inverts it)."""
     from ..formula import FormulaError, check_shapes, parse, parse_shapes, random_inputs
 
     formula = parse(text)
     shapes = parse_shapes(shape_texts)
-    check_shapes(formula, shapes)
+    check_shapes(formula, shapes, constraints)
     unknown = [name for name in wrt if name not in formula.names]
     if unknown:
         known = ", ".join(formula.names)
         raise FormulaError(f"--wrt {', '.join(unknown)}: not in the formula, whose names are {known}")
-    values = random_inputs(formula, shapes, np.random.default_rng(seed))
+    values = random_inputs(formula, shapes, np.random.default_rng(seed), constraints)
     targets = wrt or formula.names
     tensors = {name: Tensor(value, requires_grad=name in targets, name=name) for name, value in values.items()}
     result = formula.evaluate(**tensors)
@@ -82,10 +85,12 @@ def checkpoint_explanation(path: Any, examples: int, seed: int) -> Explanation:
 
 
 def explain_command(args: argparse.Namespace) -> int:
+    from ..claim.command import constraints_of
     from ..cli import UsageError
 
     if args.formula:
-        explanation = formula_explanation(args.formula, args.shape or [], args.wrt or [], args.seed)
+        shapes, wrt = args.shape or [], args.wrt or []
+        explanation = formula_explanation(args.formula, shapes, wrt, args.seed, constraints_of(args))
     elif args.checkpoint:
         explanation = checkpoint_explanation(args.checkpoint, args.examples, args.seed)
     else:

@@ -11,11 +11,20 @@ shape checking, random inputs, and rendering as text or LaTeX.
 from .functions import FUNCTIONS, UNSUPPORTED, Function
 from .parser import Formula, parse
 from .render import to_latex, to_text
-from .shapes import CONSTRAINTS, check_shapes, draw_input, parse_shape, parse_shapes, random_inputs
+from .shapes import (
+    CONSTRAINTS,
+    check_constraint,
+    check_shapes,
+    default_constraints,
+    draw_input,
+    parse_shape,
+    parse_shapes,
+    random_inputs,
+)
 from .tree import Const, FormulaError, Node, Op, Slice, Var, walk
 
 __all__ = [
     "CONSTRAINTS", "FUNCTIONS", "UNSUPPORTED", "Const", "Formula", "FormulaError", "Function", "Node", "Op",
-    "Slice", "Var", "check_shapes", "draw_input", "parse", "parse_shape", "parse_shapes", "random_inputs", "to_latex",
-    "to_text", "walk",
+    "Slice", "Var", "check_constraint", "check_shapes", "default_constraints", "draw_input",
+    "parse", "parse_shape", "parse_shapes", "random_inputs", "to_latex", "to_text", "walk",
 ]

@@ -1,9 +1,9 @@
 """The whitelist: every function a formula may call, with its arity and keywords, in one table.
 
-Operators (``+ - * / ** @``, unary minus, ``.T``, indexing) map to primitives in ``OPERATORS``;
-functions by name in ``FUNCTIONS`` (aliases such as ``σ`` and ``tr`` share their row).  The few
-composites here (``norm``, ``outer``) are algebra over primitives, so matgrad
-differentiates them with no rule of its own.
+Operators (``+ - * / ** @``, unary minus, ``.T``, indexing, comparisons as 0/1 masks) map to
+callables in ``OPERATORS``; functions by name in ``FUNCTIONS`` (aliases such as ``σ`` and ``tr``
+share their row).  The few composites here (``norm``, ``outer``) are algebra over primitives, so
+matgrad differentiates them with no rule of its own.
 """
 
 from __future__ import annotations
@@ -15,7 +15,8 @@ from typing import Any
 import numpy as np
 
 from .. import primitives as prim
-from ..primitives.core import shape_of
+from ..primitives.core import shape_of, value
+from .identity import eye
 
 
 @dataclass(frozen=True)
@@ -54,6 +55,18 @@ def index(x: Any, index: tuple) -> Any:
     """``x[...]`` with literal ints and :class:`~.tree.Slice` items."""
     items = tuple(item.to_slice() if hasattr(item, "to_slice") else item for item in index)
     return prim.getitem(x, index=items[0] if len(items) == 1 else items)
+
+
+def _mask(compare: Callable[[Any, Any], Any]) -> Callable[[Any, Any], np.ndarray]:
+    """A comparison as a mask of 0. and 1.: a constant, whose derivative is zero, so that
+    relu'(z) can be written by hand as ``(z > 0)``.  Float inputs keep their dtype."""
+
+    def mask(a: Any, b: Any) -> np.ndarray:
+        left, right = value(a), value(b)  # a Python number stays weak: float32 stays float32
+        dtype = np.result_type(left, right)
+        return np.asarray(compare(left, right)).astype(dtype if np.issubdtype(dtype, np.floating) else np.float64)
+
+    return mask
 
 
 _AXIS_KEEP = ("axis", "keepdims")
@@ -96,6 +109,7 @@ _ROWS += [
     Function("vdot", prim.vdot, ("a", "b")),
     Function("inner", prim.inner, ("a", "b")),
     Function("kron", prim.kron, ("a", "b")),
+    Function("cross", prim.cross, ("a", "b")),
     Function("diag", prim.diag, ("v",), ("k",)),
     Function("diagonal", prim.diagonal, ("A",), ("offset",)),
     Function("tril", prim.tril, ("A",), ("k",)),
@@ -107,6 +121,7 @@ _ROWS += [
     Function("solve", prim.solve, ("A", "b")),
     Function("cholesky", prim.cholesky, ("A",)),
     Function("matrix_power", lambda a, n=2: prim.matrix_power(a, n), ("A",), ("n",)),  # n=2 unless given
+    Function("eye", eye, ("n",)),  # n a literal int; the parser keeps it as a parameter
 ]
 _ALIASES = {"σ": "sigmoid", "tr": "trace", "dot": "matmul", "remainder": "mod"}
 
@@ -121,10 +136,16 @@ UNSUPPORTED: dict[str, str] = {
     "slogdet": "slogdet returns two arrays; use logdet(A) for log det A",
 }
 
+#: Comparisons, by the canonical names the parser gives them, with their symbols.
+COMPARISONS: dict[str, str] = {"gt": ">", "ge": ">=", "lt": "<", "le": "<=", "eq": "==", "ne": "!="}
+_COMPARE = {"gt": np.greater, "ge": np.greater_equal, "lt": np.less, "le": np.less_equal, "eq": np.equal,
+            "ne": np.not_equal}
+
 #: The callables of operators, by the canonical names the parser gives them.
 OPERATORS: dict[str, Callable[..., Any]] = {
     "add": prim.add, "sub": prim.sub, "mul": prim.mul, "div": prim.div, "pow": prim.power, "matmul": prim.matmul,
     "neg": prim.neg, "transpose": prim.transpose, "index": index,
+    **{name: _mask(compare) for name, compare in _COMPARE.items()},
 }
 
 #: Every canonical Op name to the callable that evaluates it.

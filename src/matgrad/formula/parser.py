@@ -3,8 +3,10 @@
 Nothing is ever evaluated as Python: ``ast.parse(text, mode="eval")`` gives a syntax tree, and
 :class:`_Builder` accepts only numeric literals, names, ``+ - * / ** @``, unary ``- +``, calls of
 whitelisted functions by bare name (keywords ``axis=`` and ``keepdims=`` with literal values),
-``.T``, and indexing with literal ints and slices.  Anything else is a :class:`FormulaError`
-naming the construct and its column.
+``.T``, indexing with literal ints and slices, one comparison at a time (``z > 0``: a 0/1 mask,
+with no derivative), ``eye(n)`` with a literal n, and ``I`` (also ``𝐈``), the identity of the
+size its use fixes (``X + 2*I``).  Anything else is a :class:`FormulaError` naming the construct
+and its column.
 """
 
 from __future__ import annotations
@@ -18,8 +20,10 @@ from typing import Any
 import numpy as np
 
 from ..tensor import Tensor
-from .functions import CALLS, FUNCTIONS, UNSUPPORTED, Function
-from .tree import Const, FormulaError, Node, Op, Slice, Var
+from .functions import CALLS, COMPARISONS, FUNCTIONS, UNSUPPORTED, Function
+from .identity import CARRIED, Unsized, size_for
+from .render import to_text
+from .tree import Const, FormulaError, Node, Op, Slice, Var, walk
 
 _BINARY = {ast.Add: "add", ast.Sub: "sub", ast.Mult: "mul", ast.Div: "div", ast.Pow: "pow", ast.MatMult: "matmul"}
 _SYMBOLS = {
@@ -34,8 +38,11 @@ _SYNTAX = {
     ast.GeneratorExp: "comprehension", ast.List: "list", ast.Tuple: "tuple", ast.Dict: "dict", ast.Set: "set",
     ast.Starred: "*", ast.Await: "await", ast.Yield: "yield", ast.YieldFrom: "yield", ast.Slice: "slice",
 }
+_COMPARE = {ast.Gt: "gt", ast.GtE: "ge", ast.Lt: "lt", ast.LtE: "le", ast.Eq: "eq", ast.NotEq: "ne"}
 _FLAT = str.maketrans("\t\n\r\f\v", "     ")  # one line, same length: columns stay true
 MAX_DEPTH = 200
+IDENTITY = "I"  # the identity matrix; Python reads 𝐈 as I too (identifiers are NFKC-normalized)
+_CONSTANTS = {"identity", "eye", *COMPARISONS}  # nodes whose value has no derivative
 
 
 @dataclass(frozen=True)
@@ -59,22 +66,72 @@ class Formula:
     def evaluate(self, **values: Any) -> Any:
         check_names(self, values, "value")
         env = {name: value if isinstance(value, Tensor) else np.asarray(value) for name, value in values.items()}
-        out = self._run(self.tree, env)
+        tensors = any(isinstance(value, Tensor) for value in env.values())
+        out = self._run(self.tree, env, tensors)
+        if isinstance(out, Unsized):
+            at = next(node for node in walk(self.tree) if isinstance(node, Op) and node.name == "identity")
+            raise FormulaError("cannot tell the size of I", self.line, at.span[0] + 1,
+                               "nothing in the formula fixes it; write eye(n) with the size, e.g. eye(3)")
         return out if isinstance(out, Tensor) else np.asarray(out)
 
     __call__ = evaluate
 
-    def _run(self, node: Node, env: dict[str, Any]) -> Any:
+    def _run(self, node: Node, env: dict[str, Any], tensors: bool) -> Any:
         if isinstance(node, Const):
             return float(node.value)  # math, not Python: 2 ** -1 is 0.5
         if isinstance(node, Var):
             return env[node.name]
-        args = [self._run(arg, env) for arg in node.args]
+        if node.name == "identity":
+            return Unsized(lambda n, dtype: self._apply(node, [], tensors, {"n": n, "dtype": dtype}))
+        args = [self._run(arg, env, tensors) for arg in node.args]
+        if any(isinstance(arg, Unsized) for arg in args):
+            return self._sized(node, args, tensors)
+        return self._apply(node, args, tensors)
+
+    def _apply(self, node: Op, args: list[Any], tensors: bool, params: dict[str, Any] | None = None) -> Any:
         try:
-            return CALLS[node.name](*args, **dict(node.params))
+            out = CALLS["eye" if node.name == "identity" else node.name](*args, **(params or dict(node.params)))
         except (ValueError, TypeError, IndexError) as error:
             where = f"cannot compute {self.segment(node)!r}"
             raise FormulaError(where, self.line, node.span[0] + 1, detail=str(error)) from error
+        if tensors and not (isinstance(out, Tensor) and out.requires_grad) and _holds_a_constant(node):
+            return Tensor(out, name=_constant_name(node))  # shown by name in explain's notation
+        return out
+
+    def _sized(self, node: Op, args: list[Any], tensors: bool) -> Any:
+        """Apply ``node`` to arguments of which some still need the size of I: fix it from an
+        array beside it, or carry it on (``2*I``), or refuse (``exp(I)``)."""
+        try:
+            sized = size_for(node.name, args)
+        except ValueError as error:
+            where = f"cannot compute {self.segment(node)!r}"
+            raise FormulaError(where, self.line, node.span[0] + 1, str(error)) from None
+
+        def at(n: int, dtype: np.dtype) -> Any:
+            return self._apply(node, [arg.at(n, dtype) if isinstance(arg, Unsized) else arg for arg in args], tensors)
+
+        if sized is not None:
+            return at(*sized)
+        if node.name in CARRIED:
+            return Unsized(at)
+        raise FormulaError(f"cannot tell the size of I in {self.segment(node)!r}", self.line, node.span[0] + 1,
+                           "I takes its size from an array beside it (X + I, I @ A); write eye(n), e.g. eye(3)")
+
+
+def _holds_a_constant(node: Op) -> bool:
+    return any(isinstance(each, Op) and each.name in _CONSTANTS for each in walk(node))
+
+
+def _constant_name(node: Node) -> str:
+    """How explain shows a constant: ``I``, ``𝟙[z > 0]``, ``2 I``, else the formula text."""
+    if isinstance(node, Op) and node.name in ("identity", "eye"):
+        return IDENTITY
+    text = to_text(node)
+    if isinstance(node, Op) and node.name in COMPARISONS:
+        return f"𝟙[{text}]"
+    if isinstance(node, Op) and node.name == "mul" and isinstance(node.args[1], Op) and node.args[1].name == "identity":
+        return to_text(Op("mul", (node.args[0], Var(IDENTITY)))).replace(" * ", " ")  # 2 I, (a + b) I
+    return text
 
 
 def check_names(formula: Formula, given: dict[str, Any], what: str) -> None:
@@ -88,7 +145,8 @@ def check_names(formula: Formula, given: dict[str, Any], what: str) -> None:
         hints = [did_you_mean(name, extra) for name in missing]
         parts.append(f"no {what} for {', '.join(repr(n) + h for n, h in zip(missing, hints))}")
     if extra:
-        parts.append(f"{what}s given for names not in the formula: {', '.join(map(repr, extra))}")
+        identity = f" ({IDENTITY} is the identity matrix in a formula: name the input otherwise)" * (IDENTITY in extra)
+        parts.append(f"{what}s given for names not in the formula: {', '.join(map(repr, extra))}{identity}")
     raise FormulaError(f"{'; '.join(parts)} (formula uses {', '.join(formula.names) or 'no names'})")
 
 
@@ -193,8 +251,10 @@ class _Builder:
             raise self.error("unsupported constant", node, "it is too large for a float (at most about 1.8e308)")
         return Const(value, self.span(node))
 
-    def build_Name(self, node: ast.Name) -> Var:
+    def build_Name(self, node: ast.Name) -> Var | Op:
         name = node.id
+        if name == IDENTITY:
+            return Op("identity", (), span=self.span(node))
         if name.startswith("__") or name.endswith("__"):
             raise self.error(f"unsupported name {name!r}", node, "dunder names are not allowed")
         if name in FUNCTIONS or name in UNSUPPORTED:
@@ -220,9 +280,19 @@ class _Builder:
             return Const(-operand.value, self.span(node))
         return Op("neg", (operand,), span=self.span(node))
 
-    def build_Compare(self, node: ast.Compare) -> Node:
-        symbol = _SYMBOLS[type(node.ops[0])]
-        raise self.error(f"unsupported comparison {symbol!r}", self.between(node.left, node.comparators[0], symbol))
+    def build_Compare(self, node: ast.Compare) -> Op:
+        """``z > 0``: a mask of 0. and 1., as ``relu'(z)`` is written by hand."""
+        operands = [node.left, *node.comparators]
+        for k, op in enumerate(node.ops):
+            symbol = _SYMBOLS[type(op)]
+            at = self.between(operands[k], operands[k + 1], symbol)
+            if type(op) not in _COMPARE:
+                raise self.error(f"unsupported comparison {symbol!r}", at, "use > >= < <= == or !=")
+            if k > 0:
+                raise self.error("unsupported chained comparison", at,
+                                 "compare two things at a time and multiply the masks, e.g. (a < x)*(x < b)")
+        name = _COMPARE[type(node.ops[0])]
+        return Op(name, (self.build(node.left), self.build(node.comparators[0])), span=self.span(node))
 
     def build_BoolOp(self, node: ast.BoolOp) -> Node:
         symbol = _SYMBOLS[type(node.op)]
@@ -253,8 +323,9 @@ class _Builder:
         if isinstance(inner, ast.Constant) and type(inner.value) is int:
             return -inner.value if inner is not node else inner.value
         text = self.line[slice(*self.span(node))]
-        hint = "axis= takes a literal int or a tuple of ints, e.g. axis=0 or axis=(0, 1)" if role == "axis" else (
-            "only literal integers and slices, e.g. x[0], x[:, -1] or x[1:3]")
+        hints = {"axis": "axis= takes a literal int or a tuple of ints, e.g. axis=0 or axis=(0, 1)",
+                 "size": "eye(n) takes a literal int, e.g. eye(3); or write I, sized by its use (X + I)"}
+        hint = hints.get(role, "only literal integers and slices, e.g. x[0], x[:, -1] or x[1:3]")
         raise self.error(f"unsupported {role} {text!r}", node, hint)
 
     def build_Call(self, node: ast.Call) -> Op:
@@ -272,8 +343,17 @@ class _Builder:
             plural = "s" * (count != 1)
             reason = f"{spelled} takes {count} argument{plural}, got {len(node.args)}"
             raise self.error(reason, node.func, f"use {function.signature(spelled)}")
+        if function.name == "eye":
+            return Op("eye", (), (("n", self.size(node.args[0])),), span=self.span(node))
         args = tuple(self.build(arg) for arg in node.args)
         return Op(function.name, args, params, span=self.span(node))
+
+    def size(self, node: ast.expr) -> int:
+        """The literal n of ``eye(n)``."""
+        n = self.literal_int(node, "size")
+        if n < 1:
+            raise self.error(f"unsupported size {n} for eye", node, "eye(n) takes n ≥ 1, e.g. eye(3)")
+        return n
 
     def function(self, spelled: str, node: ast.Name) -> Function:
         if spelled in FUNCTIONS:

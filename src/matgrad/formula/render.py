@@ -7,10 +7,12 @@ from typing import Any
 
 from .tree import Const, Node, Op, Var
 
-# Precedence, loosest to tightest, as Python parses: + -, * / @, unary -, **, postfix (.T, [], call).
-_SUM, _PRODUCT, _UNARY, _POWER, _POSTFIX, _ATOM = range(1, 7)
+# Precedence, loosest to tightest, as Python parses: comparisons, + -, * / @, unary -, **, postfix (.T, [], call).
+_COMPARISON, _SUM, _PRODUCT, _UNARY, _POWER, _POSTFIX, _ATOM = range(7)
 _INFIX = {"add": ("+", _SUM), "sub": ("-", _SUM), "mul": ("*", _PRODUCT), "div": ("/", _PRODUCT),
           "matmul": ("@", _PRODUCT), "pow": ("**", _POWER)}
+_COMPARISONS = {"gt": (">", ">"), "ge": (">=", r"\geq"), "lt": ("<", "<"), "le": ("<=", r"\leq"),
+                "eq": ("==", "="), "ne": ("!=", r"\neq")}
 
 
 def _wrap(text: str, parens: bool, left: str = "(", right: str = ")") -> str:
@@ -47,7 +49,12 @@ def _text(node: Node) -> tuple[str, int]:
         return _number(node.value), _UNARY if node.value < 0 else _ATOM
     if isinstance(node, Var):
         return node.name, _ATOM
+    if node.name in ("identity", "eye"):
+        return ("I" if node.name == "identity" else f"eye({node.param('n')})"), _ATOM
     parts = [_text(arg) for arg in node.args]
+    if node.name in _COMPARISONS:  # never chained: an operand that is a comparison is bracketed
+        (left, lp), (right, rp) = parts
+        return f"{_wrap(left, lp <= _COMPARISON)} {_COMPARISONS[node.name][0]} {_wrap(right, rp <= _COMPARISON)}", 0
     if node.name in _INFIX:
         symbol, prec = _INFIX[node.name]
         (left, lp), (right, rp) = parts
@@ -109,8 +116,12 @@ def _latex(node: Node) -> tuple[str, int]:
         return _latex_number(node.value), _UNARY if node.value < 0 else _ATOM
     if isinstance(node, Var):
         return _symbol(node.name), _ATOM
+    if node.name in ("identity", "eye"):
+        return (r"\mathbf{I}" if node.name == "identity" else rf"\mathbf{{I}}_{{{node.param('n')}}}"), _ATOM
     parts = [_latex(arg) for arg in node.args]
     name = node.name
+    if name in _COMPARISONS:  # the 0/1 mask: 𝟙[a > b]
+        return rf"\mathbb{{1}}\left[{parts[0][0]} {_COMPARISONS[name][1]} {parts[1][0]}\right]", _ATOM
     if name in ("add", "sub", "mul", "matmul"):
         (left, lp), (right, rp) = parts
         prec = _SUM if name in ("add", "sub") else _PRODUCT
@@ -120,7 +131,8 @@ def _latex(node: Node) -> tuple[str, int]:
             return f"{left} {'+' if name == 'add' else '-'} {right}", prec
         if isinstance(node.args[1], Const):
             return rf"{left} \cdot {right}", prec
-        joiner = " " if name == "matmul" or isinstance(node.args[0], Const) else r" \odot "
+        scales = isinstance(node.args[0], Const) or any(_is_identity(arg) for arg in node.args)  # 2 x, λ I
+        joiner = " " if name == "matmul" or scales else r" \odot "
         return left + joiner + right, prec
     if name == "div":
         return rf"\frac{{{parts[0][0]}}}{{{parts[1][0]}}}", _ATOM
@@ -133,6 +145,10 @@ def _latex(node: Node) -> tuple[str, int]:
     if name == "index":
         return f"{{{_paren(parts[0][0], parts[0][1] < _ATOM)}}}_{{{_index_text(node.param('index'))}}}", _POSTFIX
     return _latex_call(node, [text for text, _ in parts]), _ATOM
+
+
+def _is_identity(node: Node) -> bool:
+    return isinstance(node, Op) and node.name in ("identity", "eye")
 
 
 def _latex_call(node: Op, args: list[str]) -> str:

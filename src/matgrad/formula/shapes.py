@@ -10,11 +10,14 @@ from typing import Any
 import numpy as np
 
 from .parser import Formula, check_names, did_you_mean, parse
-from .tree import FormulaError
+from .tree import FormulaError, Op, Var
 
 _SHAPE_HINT = "write a shape as 3x4, 3,4, 3, 1x3x4 or scalar"
 _SEPARATORS = re.compile(r"\s*[x×,]\s*", re.IGNORECASE)
-CONSTRAINTS = ("positive", "symmetric", "simplex", "binary", "onehot")
+CONSTRAINTS = ("positive", "symmetric", "simplex", "binary", "onehot", "spd", "invertible")
+#: What the matrix argument of a function must be: symmetric positive definite, or invertible.
+_ARGUMENT_NEEDS = {"logdet": "spd", "cholesky": "spd", "inv": "invertible", "det": "invertible",
+                   "solve": "invertible", "pinv": "invertible"}
 
 
 def parse_shape(text: str) -> tuple[int, ...]:
@@ -56,16 +59,56 @@ def _formula_and_shapes(formula: Formula | str, shapes: dict[str, Any]) -> tuple
     return formula, shapes
 
 
-def check_shapes(formula: Formula | str, shapes: dict[str, Any]) -> tuple[int, ...]:
-    """Evaluate on zeros of the given shapes and return the result's shape.
+def check_shapes(
+    formula: Formula | str, shapes: dict[str, Any], constraints: dict[str, str] | None = None
+) -> tuple[int, ...]:
+    """Evaluate on one fixed random draw of the given shapes and return the result's shape.
 
+    The draw is :func:`random_inputs`' (with ``constraints``, and an invertible or SPD matrix
+    where :func:`default_constraints` asks for one), not zeros: ``inv(X)`` of zeros is singular.
     A conflict is a FormulaError naming the sub-expression that failed, its column, the
     primitive and the shapes; a variable without a shape (or a shape for no variable) is one too.
     """
     formula, shapes = _formula_and_shapes(formula, shapes)
+    values = random_inputs(formula, shapes, np.random.default_rng(0), constraints)
     with np.errstate(all="ignore"):
-        out = formula.evaluate(**{name: np.zeros(shapes[name]) for name in formula.names})
+        out = formula.evaluate(**values)
     return tuple(np.shape(out))
+
+
+def _needs(op: Op) -> str | None:
+    """What ``op`` needs of its first (matrix) argument, if anything."""
+    if op.name == "matrix_power":
+        return "invertible" if op.param("n", 2) < 0 else None
+    return _ARGUMENT_NEEDS.get(op.name)
+
+
+def default_constraints(formula: Formula | str, shapes: dict[str, Any]) -> dict[str, str]:
+    """``spd`` or ``invertible`` for each square matrix used only as the argument of a function
+    that needs one (``logdet(X)``, ``cholesky(X)``: spd; ``inv``, ``det``, ``solve``, ``pinv``,
+    ``matrix_power`` with n < 0: invertible), directly or through ``.T``.
+
+    A matrix used anywhere else (``inv(X + Y)``, ``X @ inv(X)``) is left to the user's constraint.
+    """
+    formula, shapes = _formula_and_shapes(formula, shapes)
+    uses: dict[str, set[str | None]] = {}
+    stack: list[tuple[Any, str | None]] = [(formula.tree, None)]
+    while stack:
+        node, need = stack.pop()
+        if isinstance(node, Var):
+            uses.setdefault(node.name, set()).add(need)
+        elif isinstance(node, Op):
+            inherited = [need] if node.name == "transpose" else [_needs(node)] + [None] * (len(node.args) - 1)
+            stack.extend(zip(node.args, inherited))
+    return {
+        name: "spd" if "spd" in needs else "invertible"
+        for name, needs in uses.items()
+        if None not in needs and _is_square(shapes[name])
+    }
+
+
+def _is_square(shape: tuple[int, ...]) -> bool:
+    return len(shape) >= 2 and shape[-1] == shape[-2]
 
 
 def random_inputs(
@@ -74,7 +117,9 @@ def random_inputs(
     """float64 inputs drawn from N(0, 1), one per variable, some shaped by a constraint.
 
     ``constraints`` maps a name to ``positive`` (|N| + 0.1), ``symmetric`` ((A + Aᵀ)/2),
-    ``simplex`` (each column sums to 1), ``binary`` (0. or 1.) or ``onehot`` (one-hot rows).
+    ``simplex`` (each column sums to 1), ``binary`` (0. or 1.), ``onehot`` (one-hot rows),
+    ``spd`` (A Aᵀ/n + I) or ``invertible`` (U diag(s) Vᵀ, s in [1, 2], det > 0).  A name without
+    one gets its :func:`default_constraints` (an invertible X for ``inv(X)``), if any.
     """
     formula, shapes = _formula_and_shapes(formula, shapes)
     rng = rng if isinstance(rng, np.random.Generator) else np.random.default_rng(rng)
@@ -83,10 +128,16 @@ def random_inputs(
         if name not in formula.names:
             hint = did_you_mean(name, formula.names)
             raise FormulaError(f"constraint for {name!r}, which the formula does not use{hint}")
-        if kind not in CONSTRAINTS:
-            raise FormulaError(f"unknown constraint {kind!r} for {name!r}{did_you_mean(kind, CONSTRAINTS)} "
-                               f"(known: {', '.join(CONSTRAINTS)})")
+        check_constraint(name, kind)
+    constraints = {**default_constraints(formula, shapes), **constraints}
     return {name: draw_input(rng, shapes[name], constraints.get(name), name) for name in formula.names}
+
+
+def check_constraint(name: str, kind: str) -> None:
+    """Refuse an unknown constraint, suggesting the closest known one."""
+    if kind not in CONSTRAINTS:
+        raise FormulaError(f"unknown constraint {kind!r} for {name!r}{did_you_mean(kind, CONSTRAINTS)} "
+                           f"(known: {', '.join(CONSTRAINTS)})")
 
 
 def draw_input(rng: np.random.Generator, shape: tuple[int, ...], kind: str | None, name: str) -> np.ndarray:
@@ -101,11 +152,26 @@ def draw_input(rng: np.random.Generator, shape: tuple[int, ...], kind: str | Non
     sample = rng.standard_normal(shape)
     if kind == "positive":
         return np.abs(sample) + 0.1
+    if kind in ("symmetric", "spd", "invertible") and not _is_square(shape):
+        raise FormulaError(f"{kind} {name!r} needs a square matrix, got shape {shape}")
     if kind == "symmetric":
-        if len(shape) < 2 or shape[-1] != shape[-2]:
-            raise FormulaError(f"symmetric {name!r} needs a square matrix, got shape {shape}")
         return (sample + np.swapaxes(sample, -1, -2)) / 2
+    if kind == "spd":  # eigenvalues at least 1: well conditioned for logdet, cholesky, solve
+        return sample @ np.swapaxes(sample, -1, -2) / shape[-1] + np.eye(shape[-1])
+    if kind == "invertible":
+        return _well_conditioned(rng, sample)
     if kind == "simplex":
         weights = np.exp(sample - sample.max(axis=0, keepdims=True)) if shape else np.ones(())
         return weights / weights.sum(axis=0, keepdims=True) if shape else weights
     return sample
+
+
+def _well_conditioned(rng: np.random.Generator, sample: np.ndarray) -> np.ndarray:
+    """U diag(s) Vᵀ with U, V random rotations and s in [1, 2]: condition number at most 2, and
+    a positive determinant (so that log(det(X)) is defined), yet not symmetric."""
+    u, _ = np.linalg.qr(sample)
+    v, _ = np.linalg.qr(rng.standard_normal(sample.shape))
+    flip = np.sign(np.linalg.det(u) * np.linalg.det(v))  # det U diag(s) Vᵀ = det U · det V · Π s
+    u[..., :, 0] *= flip[..., None]
+    singular = rng.uniform(1.0, 2.0, size=sample.shape[:-1])
+    return (u * singular[..., None, :]) @ np.swapaxes(v, -1, -2)

@@ -23,6 +23,8 @@ from typing import Any
 
 import numpy as np
 
+from ..symbolic import fn
+from .composites import as_array
 from .core import Primitive, constant_ones, refuse_out, register, shape_of, unbroadcast, value
 from .elementwise import astype, mul
 from .linalg import matmul, transpose
@@ -99,11 +101,25 @@ def _optimized(subscripts: str, shapes: tuple[tuple[int, ...], ...]) -> bool:
     return math.prod(label_sizes(labels, shapes).values()) >= _LARGE
 
 
+@functools.lru_cache(maxsize=512)
+def _searched_path(subscripts: str, shapes: tuple[tuple[int, ...], ...], optimize: Any) -> tuple[Any, ...]:
+    """``np.einsum_path``'s path for these shapes, searched once.  ``np.einsum(optimize=True)``
+    searches again on every call (40-150 µs for three operands: longer than the contraction of
+    64 × 64 matrices); given the path it skips the search and contracts in the same order, so the
+    result is the same, bit for bit.  The search reads only the shapes: stand-ins of stride 0."""
+    stand_ins = [np.broadcast_to(np.empty((), dtype=np.float64), shape) for shape in shapes]
+    return tuple(np.einsum_path(subscripts, *stand_ins, optimize=optimize)[0])
+
+
 def _path(optimize: Any, subscripts: str, shapes: tuple[tuple[int, ...], ...]) -> Any:
     if isinstance(optimize, tuple):  # an explicit path from np.einsum_path, kept hashable
         return list(optimize)
     if optimize is False:
-        return _optimized(subscripts, shapes)
+        if not _optimized(subscripts, shapes):
+            return False
+        optimize = True
+    if optimize is True or optimize in ("greedy", "optimal"):
+        return list(_searched_path(subscripts, shapes, optimize))
     return optimize
 
 
@@ -363,6 +379,7 @@ def _permuted(x: Any, axes: list[int]) -> Any:
 def tensordot(a: Any, b: Any, axes: Any = 2) -> Any:
     """Sum products over ``axes`` (the last ``axes`` of a with the first of b, or a pair of axis
     lists): NumPy's own route, transpose → reshape → one matrix product → reshape."""
+    a, b = as_array(a), as_array(b)
     a_shape, b_shape = shape_of(a), shape_of(b)
     a_axes, b_axes = _axes_pair(axes, len(a_shape), len(b_shape))
     for i, j in zip(a_axes, b_axes):
@@ -383,6 +400,7 @@ def dot(a: Any, b: Any, out: Any = None) -> Any:
     """np.dot: a product with a scalar, an inner product of vectors, a matrix product, or a sum
     over the last axis of a and the second-to-last of b."""
     refuse_out("dot", out)
+    a, b = as_array(a), as_array(b)
     a_ndim, b_ndim = len(shape_of(a)), len(shape_of(b))
     if a_ndim == 0 or b_ndim == 0:
         return mul(a, b)
@@ -403,6 +421,7 @@ def vdot(a: Any, b: Any, /) -> Any:
 
 def inner(a: Any, b: Any, /) -> Any:
     """Sum products over the last axes of a and b (a product with a scalar)."""
+    a, b = as_array(a), as_array(b)
     a_ndim, b_ndim = len(shape_of(a)), len(shape_of(b))
     if a_ndim == 0 or b_ndim == 0:
         return mul(a, b)
@@ -453,15 +472,6 @@ def _blocks(v: Any, context: dict) -> np.ndarray:
     return np.transpose(interleaved, tuple(range(0, 2 * n, 2)) + tuple(range(1, 2 * n, 2)))
 
 
-def _unblocks(v: Any, context: dict) -> np.ndarray:
-    """The inverse of :func:`_blocks`: an array over (a's axes, b's axes) laid out as kron's result."""
-    sa, sb = _pads(context)
-    n = len(sa)
-    v = np.broadcast_to(v, sa + sb)
-    interleaved = np.transpose(v, tuple(k for pair in zip(range(n), range(n, 2 * n)) for k in pair))
-    return np.reshape(interleaved, tuple(p * q for p, q in zip(sa, sb)))
-
-
 def _left_factor(v: Any, context: dict) -> np.ndarray:
     """a's entries on its own (padded) axes, with b's axes of length 1 after them."""
     sa, sb = _pads(context)
@@ -482,10 +492,6 @@ def _blocks_of(operand: Any) -> Any:
     return structural("blocks", operand, "blocks({0})", r"\operatorname{blocks}\left({0}\right)", _blocks)
 
 
-def _kron_of(operand: Any) -> Any:
-    return structural("kron", operand, "kron({0})", r"\operatorname{kron}\left({0}\right)", _unblocks)
-
-
 def _left(operand: Any) -> Any:
     return structural("left_factor", operand, "{0}", "{0}", _left_factor)
 
@@ -496,12 +502,12 @@ kron = Primitive(
     vjp=[_kron_vjp(0), _kron_vjp(1)],
     jvp="linear",  # bilinear: da ⊗ b and a ⊗ db
     notation=custom(
-        _kron_of(_left(x0) * x1),  # a ⊗ b: the outer product a_ij b_pq laid out block by block
+        fn("kron", x0, x1),  # a ⊗ b: the outer product a_ij b_pq laid out block by block
         vjp=(
             structural("sum_pq", _blocks_of(g) * x1, "Σ_pq {0}", r"\sum_{pq} {0}", _summed_over_right),
             structural("sum_ij", _left(x0) * _blocks_of(g), "Σ_ij {0}", r"\sum_{ij} {0}", _summed_over_left),
         ),
-        jvp=(_kron_of(_left(t) * x1), _kron_of(_left(x0) * t)),
+        jvp=(fn("kron", t, x1), fn("kron", x0, t)),
         index=(
             "Σ_pq [{g}]_(kp, lq) [{1}]_pq: block (k, l) of {g} against {1}",
             "Σ_ij [{0}]_ij [{g}]_(ik, jl): the blocks of {g} weighted by {0}",
@@ -531,17 +537,6 @@ def cross_hint(values: Sequence[Any], params: dict) -> str:
     )
 
 
-def _shifted(operand: Any, times: int) -> Any:
-    """S^times v, S the cyclic shift of a 3-vector's components ((S v)_k = v_(k+1))."""
-    text, latex = ("S{0}", "S{0}") if times == 1 else ("S²{0}", "S^2{0}")
-    return structural(f"shift{times}", operand, text, latex, lambda v, c: np.roll(v, -times, axis=-1))
-
-
-def _crossed(u: Any, v: Any) -> Any:
-    """u × v = Su ⊙ S²v − S²u ⊙ Sv (componentwise: (u × v)_k = u_(k+1) v_(k+2) − u_(k+2) v_(k+1))."""
-    return _shifted(u, 1) * _shifted(v, 2) - _shifted(u, 2) * _shifted(v, 1)
-
-
 _cross = Primitive(
     "cross",
     _cross_forward,
@@ -551,9 +546,9 @@ _cross = Primitive(
     ],
     jvp="linear",
     notation=custom(
-        _crossed(x0, x1),
-        vjp=(_crossed(x1, g), _crossed(g, x0)),  # b × g and g × a
-        jvp=(_crossed(t, x1), _crossed(x0, t)),
+        fn("cross", x0, x1),
+        vjp=(fn("cross", x1, g), fn("cross", g, x0)),  # b × g and g × a
+        jvp=(fn("cross", t, x1), fn("cross", x0, t)),
         index=(
             "Σ_j [{g}]_j ε_jkl [{1}]_l = Σ_lj ε_klj [{1}]_l [{g}]_j = [{1} × {g}]_k",
             "Σ_j [{g}]_j ε_jlk [{0}]_l = Σ_jl ε_kjl [{g}]_j [{0}]_l = [{g} × {0}]_k",
@@ -578,6 +573,7 @@ def _move(x: Any, source: int, destination: int) -> Any:
 def cross(a: Any, b: Any, axisa: int = -1, axisb: int = -1, axisc: int = -1, axis: Any = None) -> Any:
     """The cross product of 3-vectors along ``axisa`` of a and ``axisb`` of b (``axis`` sets all
     three), broadcast over the other axes, the vectors of the result along ``axisc``."""
+    a, b = as_array(a), as_array(b)
     if axis is not None:
         axisa = axisb = axisc = axis
     for x, ax, name in ((a, axisa, "axisa"), (b, axisb, "axisb")):

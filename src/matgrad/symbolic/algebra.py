@@ -32,7 +32,20 @@ def evaluate(expr: Expr, env: Env, context: dict | None = None) -> Any:
     if isinstance(expr, Structural):
         return expr.evaluate_with(evaluate(expr.operand, env, context), context or {})
     left, right = evaluate(expr.left, env, context), evaluate(expr.right, env, context)
+    if expr.op == "@" and _outer(expr, left, right):
+        return np.multiply.outer(left, right)
     return _BINARY[expr.op](left, right)
+
+
+def _outer(expr: Binary, left: Any, right: Any) -> bool:
+    """Two 1-D vectors, one written transposed: a column times a row, not NumPy's inner product.
+
+    In ``x A`` a 1-D ``x`` is a row, so the gradient of A, ``xᵀ g``, is a column times a row; in
+    ``A x`` it is a column, and the gradient of A is ``g xᵀ``.  (Both transposed, or neither, is
+    the inner product.)
+    """
+    vectors = np.ndim(left) == np.ndim(right) == 1
+    return vectors and isinstance(expr.left, Transpose) != isinstance(expr.right, Transpose)
 
 
 def _matrix_product(left: Any, right: Any) -> Any:

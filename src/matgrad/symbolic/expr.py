@@ -18,6 +18,8 @@ from typing import Any
 
 import numpy as np
 
+from . import templates
+
 Env = dict[str, Any]
 
 
@@ -37,6 +39,13 @@ class Function:
 def _share(d: np.ndarray) -> np.ndarray:
     """1 where d > 0, ½ where d = 0 (a tie splits the gradient), 0 where d < 0."""
     return np.where(d > 0, 1.0, np.where(d == 0, 0.5, 0.0))
+
+
+def _cross(u: np.ndarray, v: np.ndarray) -> np.ndarray:
+    """u × v componentwise, (u × v)_k = u_(k+1) v_(k+2) − u_(k+2) v_(k+1): not through np.cross,
+    so that the notation stays a second statement of the rule."""
+    u1, u2, v1, v2 = (np.roll(a, -k, axis=-1) for a, k in ((u, 1), (u, 2), (v, 1), (v, 2)))
+    return u1 * v2 - u2 * v1
 
 
 def _softmax(z: np.ndarray) -> np.ndarray:
@@ -99,6 +108,9 @@ FUNCTIONS: dict[str, Function] = {
     "rint": Function(np.rint, "rint", r"\operatorname{rint}"),
     "trunc": Function(np.trunc, "trunc", r"\operatorname{trunc}"),
     "fix": Function(np.fix, "fix", r"\operatorname{fix}"),
+    # products of two arrays written between them (primitives/products.py)
+    "kron": Function(np.kron, "{0} ⊗ {1}", r"{0} \otimes {1}"),
+    "cross": Function(_cross, "{0} × {1}", r"{0} \times {1}"),
 }
 
 
@@ -162,7 +174,11 @@ class Num(Expr):
 class Apply(Expr):
     function: str
     arguments: tuple[Expr, ...]
-    precedence = 8
+
+    @property
+    def precedence(self) -> int:  # type: ignore[override]
+        """8 for a call ``exp(x)``; lower for a template written around its arguments (``a ⊗ b``)."""
+        return templates.precedence(FUNCTIONS[self.function].text.replace("{}", "{0}"))
 
 
 @dataclass(frozen=True, eq=True)
@@ -191,7 +207,11 @@ class Structural(Expr):
     text: str
     latex: str
     evaluate_with: Callable[[Any, dict], Any]
-    precedence = 8
+
+    @property
+    def precedence(self) -> int:  # type: ignore[override]
+        """A ``"{0}"`` template shows its operand as it is, so it binds as the operand does."""
+        return self.operand.precedence if self.text == "{0}" else templates.precedence(self.text)
 
 
 @dataclass(frozen=True, eq=True)

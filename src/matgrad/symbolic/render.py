@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from . import templates
 from .algebra import is_filled_number
 from .expr import FUNCTIONS, Apply, Binary, Expr, Neg, Num, Structural, Sym, Transpose
 
@@ -60,9 +61,11 @@ def render(
 
 
 def _render(expr: Expr, names: dict[str, str], scalar: Callable[[Expr], bool], latex: bool) -> str:
-    def child(sub: Expr, minimum: int) -> str:
+    def child(sub: Expr, minimum: int, last: bool = True) -> str:
+        """``sub`` bracketed if it binds looser than ``minimum``, or if more is written after it
+        (``last`` false) and it would take that in (``Σ a``)."""
         text = _render(sub, names, scalar, latex)
-        if sub.precedence < minimum:
+        if sub.precedence < minimum or (not last and _opens_right(sub)):
             return rf"\left({text}\right)" if latex else f"({text})"
         return text
 
@@ -73,14 +76,10 @@ def _render(expr: Expr, names: dict[str, str], scalar: Callable[[Expr], bool], l
         return _number(expr.value, latex)
     if isinstance(expr, Apply):
         f = FUNCTIONS[expr.function]
-        inner = ", ".join(_render(a, names, scalar, latex) for a in expr.arguments)
         template = f.latex if latex else f.text
-        if "{}" in template:
-            return template.replace("{}", inner)
-        if "{0}" in template:
-            for k, argument in enumerate(expr.arguments):
-                template = template.replace(f"{{{k}}}", _render(argument, names, scalar, latex))
-            return template
+        if "{}" in template or "{0}" in template:
+            return _filled(template.replace("{}", "{0}"), expr.arguments, child)
+        inner = ", ".join(_render(a, names, scalar, latex) for a in expr.arguments)
         return rf"{template}\left({inner}\right)" if latex else f"{template}({inner})"
     if is_filled_number(expr):
         value = expr.operand.value
@@ -88,9 +87,9 @@ def _render(expr: Expr, names: dict[str, str], scalar: Callable[[Expr], bool], l
         return ones if value == 1 else f"{_number(value, latex)} {ones}"
     if isinstance(expr, Structural):
         template = expr.latex if latex else expr.text
-        # A postfix or infix after the operand ("{0}ᵀ", "{0} / N") binds tighter than a product.
-        operand = child(expr.operand, 8) if template.startswith("{0}") and template != "{0}" else None
-        return template.replace("{0}", operand or _render(expr.operand, names, scalar, latex))
+        if template == "{0}":  # shown as its operand, with the operand's precedence (see Structural)
+            return _render(expr.operand, names, scalar, latex)
+        return _filled(template, (expr.operand,), child)
     if isinstance(expr, Neg):
         return "-" + child(expr.operand, 6) if latex else "−" + child(expr.operand, 6)
     if isinstance(expr, Transpose):
@@ -106,7 +105,7 @@ def _render(expr: Expr, names: dict[str, str], scalar: Callable[[Expr], bool], l
             )
         )
         return rf"{body}^{{\top}}" if latex else f"{body}ᵀ"
-    left, right = child(expr.left, expr.precedence), child(expr.right, expr.precedence + (expr.op in "−/"))
+    left, right = child(expr.left, expr.precedence, last=False), child(expr.right, _right_minimum(expr))
     if expr.op == "*":
         if scalar(expr.left) or scalar(expr.right):
             return f"{left} {right}"
@@ -130,6 +129,34 @@ def _render(expr: Expr, names: dict[str, str], scalar: Callable[[Expr], bool], l
         return f"{left}^{right}"
     symbol = {"+": "+", "−": "-" if latex else "−"}[expr.op]
     return f"{left} {symbol} {right}"
+
+
+def _filled(template: str, operands: tuple[Expr, ...], child: Callable[..., str]) -> str:
+    """A template with each slot ``{k}`` replaced by operand k, bracketed where the template binds
+    tighter than the operand (``(a + b)ᵀ``, ``Σ (a − b)``, ``(a ⊙ b) ⊗ c``)."""
+    spans = templates.slots(template)
+    pieces, done = [], 0
+    for number, (start, end, enclosed) in enumerate(spans):
+        k = int(template[start + 1 : end - 1])
+        last = enclosed or end == len(template)
+        pieces += [template[done:start], child(operands[k], templates.operand_minimum(template, number), last)]
+        done = end
+    return "".join(pieces) + template[done:]
+
+
+def _right_minimum(expr: Binary) -> int:
+    return expr.precedence + (expr.op in "−/")
+
+
+def _opens_right(expr: Expr) -> bool:
+    """Its text ends in the bare operand of a prefix such as ``Σ``, which would take in what follows."""
+    if isinstance(expr, Structural):
+        return _opens_right(expr.operand) if expr.text == "{0}" else templates.opens_right(expr.text)
+    if isinstance(expr, Apply):
+        return templates.opens_right(FUNCTIONS[expr.function].text.replace("{}", "{0}"))
+    if isinstance(expr, Binary) and expr.op != "^":
+        return expr.right.precedence >= _right_minimum(expr) and _opens_right(expr.right)
+    return False
 
 
 def _grouped(expr: Expr, text: str, latex: bool) -> str:
