@@ -1,6 +1,9 @@
 """Checkpoints: round trips, rejection of bad files with clear errors, atomic saves."""
 
+import itertools
 import json
+import os
+import stat
 import zipfile
 
 import numpy as np
@@ -9,6 +12,7 @@ import pytest
 import matgrad.checkpoint as ckpt
 import matgrad.nn as nn
 import matgrad.optim as optim
+from matgrad.train import History
 
 
 def small_model(seed=0, sizes=(4, 3, 2)):
@@ -146,3 +150,63 @@ def test_dropout_masks_continue_after_a_restore(tmp_path):
     expected = model(x).data
     restored = ckpt.restore_model(ckpt.load(path))
     np.testing.assert_array_equal(restored(x).data, expected)
+
+
+def test_an_archive_bigger_than_max_bytes_is_refused_from_its_headers(tmp_path):
+    path = ckpt.save(tmp_path / "big.npz", {}, {"extra": {"ballast": np.zeros(200_000)}})
+    assert ckpt.load(path).section("extra")["ballast"].shape == (200_000,)
+    with pytest.raises(ckpt.CheckpointError, match="1,600,.* bytes decompressed, more than the cap of 1,000,000"):
+        ckpt.load(path, max_bytes=1_000_000)
+
+
+def test_an_architecture_far_bigger_than_its_weights_is_never_built(tmp_path, monkeypatch):
+    path, _ = saved(tmp_path)
+    loaded = ckpt.load(path)
+    sizes = [4, 100_000, 100_000, 2]
+    loaded.meta["architecture"]["sizes"] = sizes
+    monkeypatch.setattr(nn, "from_config", lambda config: pytest.fail("built before checking the weights"))
+    weights = sum((n_in + 1) * n_out for n_in, n_out in itertools.pairwise(sizes))
+    with pytest.raises(ckpt.CheckpointError, match=f"declares 6 weight arrays of {weights:,} numbers"):
+        ckpt.restore_model(loaded)
+
+
+def test_a_missing_weight_is_still_named(tmp_path):
+    path, _ = saved(tmp_path)
+    loaded = ckpt.load(path)
+    del loaded.arrays["model"]["layers.2.b"]
+    with pytest.raises(ckpt.CheckpointError, match=r"missing parameters: layers\.2\.b"):
+        ckpt.restore_model(loaded)
+
+
+def test_saved_files_follow_the_umask(tmp_path):
+    previous = os.umask(0o077)
+    try:
+        path, _ = saved(tmp_path)
+        History([{"epoch": 1, "loss": 0.5}]).to_json(tmp_path / "history.json")
+    finally:
+        os.umask(previous)
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    assert stat.S_IMODE((tmp_path / "history.json").stat().st_mode) == 0o600
+    path, _ = saved(tmp_path)  # and under the umask the tests run with
+    assert stat.S_IMODE(path.stat().st_mode) == 0o666 & ~previous
+
+
+def test_history_json_is_replaced_atomically(tmp_path, monkeypatch):
+    target = tmp_path / "history.json"
+    History([{"epoch": 1, "loss": 0.5}]).to_json(target)
+    before = target.read_text()
+
+    def crash(*args, **kwargs):
+        raise KeyboardInterrupt("power cut")
+
+    monkeypatch.setattr(json, "dumps", crash)
+    with pytest.raises(KeyboardInterrupt):
+        History([{"epoch": 2, "loss": 0.1}]).to_json(target)
+    monkeypatch.undo()
+    assert target.read_text() == before and json.loads(before)["epochs"][0]["epoch"] == 1
+    assert [p.name for p in tmp_path.iterdir()] == ["history.json"]
+
+
+def test_an_unwritable_folder_raises_before_any_temporary_file(tmp_path):
+    with pytest.raises(OSError):
+        ckpt.save("/proc/self/model.npz", {}, {})

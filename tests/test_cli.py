@@ -109,7 +109,7 @@ def test_a_corrupt_checkpoint_is_refused_in_one_line(tmp_path):
     bad = tmp_path / "model.npz"
     bad.write_bytes(b"\x00" * 100)
     result = matgrad("evaluate", bad)
-    assert result.returncode == 1 and one_clean_line(result) and "corrupt" in result.stderr
+    assert result.returncode == 2 and one_clean_line(result) and "corrupt" in result.stderr
 
 
 def test_help_for_every_command():
@@ -191,3 +191,86 @@ def test_explain_reports_a_shape_conflict_with_its_position():
     result = matgrad("explain", "sum(X@w)", "--shape", "X=6x3", "--shape", "w=4x1")
     assert result.returncode == 2 and one_clean_line(result)
     assert "'X@w' at column 5" in result.stderr
+
+
+def test_explain_a_matrix_function_draws_an_invertible_matrix():
+    """`matgrad explain "sum(inv(X))"` once failed: the shapes were checked on zeros, a singular X."""
+    result = matgrad("explain", "sum(inv(X))", "--shape", "X=3x3")
+    assert result.returncode == 0, result.stderr
+    assert "∂f/∂X = −((X⁻¹)ᵀ 𝟏 (X⁻¹)ᵀ)" in result.stdout and "every line agrees" in result.stdout
+
+
+def test_explain_constraint_options_reach_the_draws():
+    args = ["explain", "sum(cholesky(A + B))", "--shape", "A=3x3", "--shape", "B=3x3"]
+    unconstrained = matgrad(*args)  # A + B of N(0, 1) draws is not positive definite
+    assert unconstrained.returncode == 2 and one_clean_line(unconstrained)
+    assert "not positive definite" in unconstrained.stderr
+    spd = matgrad(*args, "--spd", "A", "--spd", "B")
+    assert spd.returncode == 0 and "every line agrees" in spd.stdout, spd.stderr
+    twice = matgrad(*args, "--spd", "A", "--invertible", "A")
+    assert twice.returncode == 2 and "--spd A and --invertible A" in twice.stderr
+
+
+def test_explain_writes_the_identity_as_i():
+    result = matgrad("explain", "sum(inv(X + 2*I))", "--shape", "X=3x3", "--format", "latex")
+    assert result.returncode == 0, result.stderr
+    assert r"X + 2 I" in result.stdout
+    refused = matgrad("explain", "sum(exp(I) * X)", "--shape", "X=3x3")
+    assert refused.returncode == 2 and one_clean_line(refused) and "eye(n)" in refused.stderr
+
+
+# ----- hostile and careless arguments (issue #14): one line, exit 2, before any allocation -----------
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["train", "--epochs", "-1"], "argument --epochs: must be 0 or more, got -1"),
+        (["train", "--l2", "nan"], "argument --l2: must be a finite number ≥ 0, got nan"),
+        (["train", "--l2", "-1"], "argument --l2: must be a finite number ≥ 0, got -1"),
+        (["train", "--l1", "inf"], "argument --l1: must be a finite number ≥ 0, got inf"),
+        (["train", "--lr", "0"], "argument --lr: must be a finite number > 0, got 0"),
+        (["train", "--seed", "-3"], "argument --seed: must be 0 or more"),
+        (["train", "--patience", "-1"], "argument --patience: must be 0 or more"),
+        (["train", "--max-memory", "lots"], "expected a size such as 4G"),
+        (["train", "--layers", "64,100000000,10"], "--layers 64,100000000,10: 7,500,000,010 weights need about"),
+        (["predict", "model.npz", "--limit", "-1"], "argument --limit: must be 0 or more, got -1"),
+        (["plot", "boundary", "--dpi", "100000"], "--dpi 100000 needs about"),
+        (["plot", "curves", "--dpi", "100000"], "--dpi 100000 needs about"),
+        (["plot", "boundary", "--resolution", "100000"], "--resolution 100000 needs about"),
+        (["plot", "surface", "--resolution", "100000"], "--resolution 100000 needs about"),
+        (["plot", "graph", "--examples", "100000000"], "with --examples 100000000 needs about"),
+        (["plot", "graph", "--layers", "64,100000000,10"], "--layers 64,100000000,10 with --examples 1 needs"),
+        (["plot", "curves", "--out", "curves.v2"], "matplotlib cannot write '.v2' files"),
+        (["plot", "surface", "--span", "nan"], "argument --span: must be a finite number > 0"),
+    ],
+)
+def test_careless_arguments_are_one_usage_line_before_any_work(args, message, tmp_path):
+    result = matgrad(*args, "--out", tmp_path / "run") if args[0] == "train" else matgrad(*args, cwd=tmp_path)
+    assert result.returncode == 2, result.stderr
+    assert one_clean_line(result) and message in result.stderr, result.stderr
+    assert result.stdout == "" and list(tmp_path.iterdir()) == []  # refused before training or writing
+
+
+def test_max_memory_is_the_documented_cap_and_can_be_raised(tmp_path):
+    layers = ["--layers", "2,20000,2", "--epochs", "1"]
+    refused = matgrad("train", *MOONS, *layers, "--max-memory", "1M", "--out", tmp_path / "small")
+    assert refused.returncode == 2 and "more than --max-memory" in refused.stderr and one_clean_line(refused)
+    allowed = matgrad("train", *MOONS, *layers, "--max-memory", "1G", "--out", tmp_path / "large")
+    assert allowed.returncode == 0, allowed.stderr
+
+
+def test_plot_out_without_a_suffix_reports_the_file_it_writes(tmp_path):
+    out = tmp_path / "run"
+    assert matgrad("train", *MOONS, "--layers", "2,4,2", "--epochs", "2", "--out", out).returncode == 0
+    result = matgrad("plot", "curves", "--checkpoint", out / "model.npz", "--out", tmp_path / "NAME")
+    assert result.returncode == 0, result.stderr
+    assert (tmp_path / "NAME.png").is_file() and not (tmp_path / "NAME").exists()
+    assert f"wrote {tmp_path / 'NAME.png'} in" in result.stdout
+
+
+def test_a_folder_given_as_csv_or_as_checkpoint_is_one_line(tmp_path):
+    as_csv = matgrad("train", "--data", f"csv:{tmp_path}", "--out", tmp_path / "run")
+    assert as_csv.returncode == 2 and one_clean_line(as_csv) and "is a folder, not a file" in as_csv.stderr
+    as_checkpoint = matgrad("evaluate", tmp_path)
+    assert as_checkpoint.returncode == 2 and one_clean_line(as_checkpoint) and "is a folder" in as_checkpoint.stderr

@@ -469,3 +469,60 @@ def test_load_dataset_digits_csv_and_mnist(tmp_path):
 def test_load_dataset_rejects_unknown_names_and_misplaced_arguments(name, kwargs, message):
     with pytest.raises(ValueError, match=message):
         data.load_dataset(name, **kwargs)
+
+
+# ---------------------------------------------------------------- hostile files (issue #14)
+
+
+def test_labels_are_class_indices_so_a_gap_keeps_its_output(tmp_path):
+    path = tmp_path / "gap.csv"
+    path.write_text("0.1,0\n0.2,2\n0.3,2\n0.4,0\n")
+    dataset = data.load_csv(path)
+    assert dataset.classes == 3 and sorted(set(dataset.y.tolist())) == [0, 2]
+
+
+def test_the_class_cap_is_documented_and_can_be_raised_for_a_trusted_file(tmp_path):
+    path = tmp_path / "many.csv"
+    largest = data.MAX_CLASSES
+    path.write_text(f"0.1,0\n0.2,{largest}\n")
+    with pytest.raises(data.DataError, match=f"label {largest} implies {largest + 1:,} classes"):
+        data.load_csv(path)
+    assert data.load_csv(path, max_classes=largest + 1).classes == largest + 1
+
+
+def test_a_csv_bigger_than_max_bytes_is_refused_before_reading(tmp_path):
+    path = tmp_path / "big.csv"
+    path.write_text("0.5,1\n" * 1000)
+    with pytest.raises(data.DataError, match="the file needs 6,000 bytes, more than the cap of 5,000"):
+        data.load_csv(path, max_bytes=5000)
+
+
+def test_idx_max_bytes_bounds_what_the_header_may_declare(tmp_path):
+    path = data.write_idx(tmp_path / "x.idx.gz", np.zeros((10, 10), np.float64))
+    assert data.load_idx(path, max_bytes=800).shape == (10, 10)
+    with pytest.raises(data.DataError, match=r"shape \(10, 10\) of float64 needs 800 bytes, more than the cap of 799"):
+        data.load_idx(path, max_bytes=799)
+
+
+def test_every_loader_problem_is_a_data_error_which_is_a_value_error(tmp_path):
+    bad = tmp_path / "bad.csv"
+    bad.write_text("1,2\n3\n")
+    for call in (lambda: data.load_csv(bad), lambda: data.load_dataset("nonsense"),
+                 lambda: data.load_idx(bad), lambda: data.Dataset(np.ones((2, 2)), np.array([0, 5]), "x", 2)):
+        with pytest.raises(data.DataError) as error:
+            call()
+        assert isinstance(error.value, ValueError)
+
+
+def test_an_endless_quoted_field_in_a_csv_is_a_data_error(tmp_path):
+    path = tmp_path / "endless.csv"
+    path.write_text('1,2\n"' + "x" * 200_000 + "\n")
+    with pytest.raises(data.DataError, match="field larger than field limit"):
+        data.load_csv(path)
+
+
+def test_an_idx_header_with_a_zero_size_and_huge_others_is_refused(tmp_path):
+    path = tmp_path / "empty.idx"
+    path.write_bytes(bytes([0, 0, 0x08, 4]) + np.array([0, 2**21, 2**21, 2**21], ">u4").tobytes())
+    with pytest.raises(data.DataError, match=r"shape \(0, 2097152, 2097152, 2097152\) of uint8 needs"):
+        data.load_idx(path)

@@ -9,8 +9,13 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import itertools
+import json
+import math
 import sys
+import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -21,10 +26,15 @@ from . import checkpoint as ckpt
 from . import data as datasets
 from . import nn, optim
 from .cli import UsageError, elapsed, format_metrics
+from .data.limits import check_bytes, regular_file
+from .nn.config import MAX_LAYERS
 from .train import Callback, EarlyStopping, History, TrainState, evaluate, fit
 
 CHECKPOINT, HISTORY, CURVES = "model.npz", "history.json", "curves.png"
 LOSSES = {"mse": "MSELoss", "cross-entropy": "CrossEntropyLoss", "bce": "BCEWithLogitsLoss"}
+# Bytes per weight while training: float64 at worst, times the weights, their gradients and
+# Adam's two moments. A --layers whose estimate exceeds --max-memory is refused before building.
+BYTES_PER_WEIGHT = 8 * 4
 
 
 @dataclass
@@ -102,13 +112,95 @@ def settings_from_args(args: argparse.Namespace) -> dict[str, Any]:
     }
 
 
-def load_data(settings: dict[str, Any]) -> tuple[Any, Any]:
+def _integer(low: int) -> Callable[[Any], bool]:
+    return lambda v: not isinstance(v, bool) and isinstance(v, int) and v >= low
+
+
+def _number(low: float, high: float = math.inf, open_low: bool = False) -> Callable[[Any], bool]:
+    def check(v: Any) -> bool:
+        ok_type = not isinstance(v, bool) and isinstance(v, (int, float))
+        return ok_type and (low < v if open_low else low <= v) and v < high
+
+    return check
+
+
+def _text(*allowed: str, null: bool = False) -> Callable[[Any], bool]:
+    return lambda v: (null and v is None) or (isinstance(v, str) and (not allowed or v in allowed))
+
+
+def _layers(v: Any) -> bool:
+    return v is None or (isinstance(v, list) and 2 <= len(v) <= MAX_LAYERS and all(map(_integer(1), v)))
+
+
+# What a run's saved settings must be (a checkpoint may come from anywhere): key → (check, meaning).
+SETTINGS: dict[str, tuple[Callable[[Any], bool], str]] = {
+    "data": (_text(), "a data set name"),
+    "data_dir": (_text(null=True), "a folder or null"),
+    "seed": (_integer(0), "an integer ≥ 0"),
+    "layers": (_layers, f"null or a list of 2 to {MAX_LAYERS} positive integers"),
+    "activation": (_text(), "an activation name"),
+    "output_activation": (_text(null=True), "an activation name or null"),
+    "init": (_text(null=True), "an initializer name or null"),
+    "loss": (_text(*LOSSES), " or ".join(LOSSES)),
+    "l2": (_number(0.0), "a finite number ≥ 0"),
+    "l1": (_number(0.0), "a finite number ≥ 0"),
+    "optimizer": (_text("sgd", "adam", "adamw"), "sgd, adam or adamw"),
+    "lr": (_number(0.0, open_low=True), "a finite number > 0"),
+    "momentum": (_number(0.0), "a finite number ≥ 0"),
+    "nesterov": (lambda v: isinstance(v, bool), "true or false"),
+    "weight_decay": (_number(0.0), "a finite number ≥ 0"),
+    "schedule": (_text("none", "step", "cosine"), "none, step or cosine"),
+    "epochs": (_integer(0), "an integer ≥ 0"),
+    "batch_size": (_integer(1), "an integer ≥ 1"),
+    "standardize": (lambda v: isinstance(v, bool), "true or false"),
+    "patience": (_integer(0), "an integer ≥ 0"),
+    "dropout": (_number(0.0, 1.0), "a number in [0, 1)"),
+}
+DATA_SETTINGS = ("data", "data_dir", "seed")
+LATER_SETTINGS = {"dropout": 0.0}  # added after the first release: older runs have none
+
+
+def saved_settings(saved: ckpt.Checkpoint, keys: tuple[str, ...] | None = None) -> dict[str, Any] | None:
+    """The run settings in a checkpoint (``None`` if it has none), each of ``keys`` present and
+    of the right type (all of them by default); a ``CheckpointError`` otherwise."""
+    extra = saved.meta.get("extra", {})
+    settings = extra.get("settings")
+    if settings is None:
+        return None
+    if not isinstance(settings, dict):
+        raise ckpt.CheckpointError(f"checkpoint {saved.path}: its run settings are not a JSON object")
+    settings = {**LATER_SETTINGS, **settings}
+    for key in keys if keys is not None else tuple(SETTINGS):
+        if key not in settings:
+            raise ckpt.CheckpointError(f"checkpoint {saved.path}: its run settings have no {key!r}")
+        check, meaning = SETTINGS[key]
+        if not check(settings[key]):
+            raise ckpt.CheckpointError(
+                f"checkpoint {saved.path}: its run setting {key!r} is {settings[key]!r:.60}, expected {meaning}"
+            )
+    return settings
+
+
+def load_data(settings: dict[str, Any], max_bytes: int = datasets.MAX_DATA_BYTES) -> tuple[Any, Any]:
     data_dir = Path(settings["data_dir"]) if settings.get("data_dir") else None
-    return datasets.load_dataset(settings["data"], data_dir=data_dir, seed=settings["seed"])
+    return datasets.load_dataset(settings["data"], data_dir=data_dir, seed=settings["seed"], max_bytes=max_bytes)
 
 
-def build_run(settings: dict[str, Any]) -> Run:
-    train, test = load_data(settings)
+def check_memory(layers: list[int] | None, max_memory: int) -> None:
+    """Refuse ``--layers`` whose weights would need more than ``max_memory`` to train."""
+    if layers is None:
+        return
+    weights = sum((n_in + 1) * n_out for n_in, n_out in itertools.pairwise(layers))
+    needed = weights * BYTES_PER_WEIGHT
+    if needed > max_memory:
+        raise UsageError(
+            f"--layers {','.join(map(str, layers))}: {weights:,} weights need about {needed / 2**30:.1f} GiB to "
+            f"train, more than --max-memory {max_memory / 2**30:.1f} GiB; use smaller layers or raise --max-memory"
+        )
+
+
+def build_run(settings: dict[str, Any], max_bytes: int = datasets.MAX_DATA_BYTES) -> Run:
+    train, test = load_data(settings, max_bytes)
     standardizer = None
     if settings["standardize"]:
         standardizer = datasets.Standardizer().fit(train.X)
@@ -166,30 +258,97 @@ def save_run(run: Run, path: Path, epoch: int, history: History, rng: np.random.
     )
 
 
-def resume_run(path: Path) -> tuple[Run, History, np.random.Generator | None]:
-    if not path.is_file():
+def resume_run(path: Path, max_memory: int) -> tuple[Run, History, np.random.Generator | None]:
+    if not path.exists():
         raise UsageError(f"--resume: no checkpoint at {path}; train without --resume first")
     saved = ckpt.load(path)
-    settings = saved.meta.get("extra", {}).get("settings")
+    settings = saved_settings(saved)
     if settings is None:
         raise ckpt.CheckpointError(f"checkpoint {path}: it holds no run settings, so it cannot be resumed")
-    run = build_run(dict(settings))
-    run.model.load_state_dict(saved.section("model"))
+    check_memory(settings["layers"], max_memory)
+    ckpt.restore_model(saved)  # checks the architecture against the weights, before building the run
+    try:
+        run = build_run(settings, max_memory)
+    except datasets.DataError:
+        raise
+    except (UsageError, ValueError) as error:  # settings of the right types that still make no run
+        raise ckpt.CheckpointError(f"checkpoint {path}: its run settings do not make a run: {error}") from error
+    try:
+        run.model.load_state_dict(saved.section("model"))
+        run.optimizer.load_state_dict(saved.state("optimizer"))
+        if run.schedule is not None and saved.meta.get("schedule") is not None:
+            run.schedule.load_state_dict(saved.state("schedule"))
+    except (ValueError, TypeError, KeyError) as error:
+        raise ckpt.CheckpointError(f"checkpoint {path}: its state does not fit its run settings: {error}") from error
     ckpt.restore_dropout_rngs(run.model, saved)
-    run.optimizer.load_state_dict(saved.state("optimizer"))
-    if run.schedule is not None and saved.meta.get("schedule") is not None:
-        run.schedule.load_state_dict(saved.state("schedule"))
     return run, History.from_records(saved.meta.get("history", [])), ckpt.restore_rng(saved)
+
+
+def check_out_folder(out: Path, resume: bool, overwrite: bool, epochs: int) -> None:
+    """Before any data is loaded or any epoch trained: ``out`` is a writable folder, each file
+    matgrad writes there is a file, and nothing is replaced that matgrad did not write (or a
+    trained model by an untrained one) without ``--overwrite``."""
+    if out.exists() and not out.is_dir():
+        raise UsageError(f"--out {out}: is a file, not a folder; name a folder for {CHECKPOINT}, {HISTORY}, {CURVES}")
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=out):
+            pass
+    except OSError as error:
+        raise UsageError(f"--out {out}: cannot write files there ({error.strerror}); name a writable folder") from None
+    for name in (CHECKPOINT, HISTORY, CURVES):
+        if (out / name).exists() and not (out / name).is_file():
+            raise UsageError(f"--out {out}: {out / name} is a folder or device, where matgrad writes a file")
+    if resume or overwrite:
+        return
+    _refuse_foreign_checkpoint(out / CHECKPOINT, epochs)
+    _refuse_foreign_history(out / HISTORY)
+
+
+def _refuse_foreign_checkpoint(path: Path, epochs: int) -> None:
+    if not path.exists():
+        return
+    try:
+        trained = ckpt.load(path).meta.get("epoch", 0)
+    except ckpt.CheckpointError as error:
+        raise UsageError(
+            f"--out: {path} exists and is not a readable matgrad checkpoint ({error}); "
+            "pass --overwrite to replace it, or choose another --out"
+        ) from None
+    if epochs == 0 and trained > 0:
+        raise UsageError(
+            f"--epochs 0 would replace the model trained for {trained} epochs in {path} with an untrained one; "
+            "pass --resume to continue it, or --overwrite to replace it"
+        )
+
+
+def _refuse_foreign_history(path: Path) -> None:
+    """A history.json that is not ``{"epochs": [...]}`` (what matgrad writes) is someone else's."""
+    if not path.exists():
+        return
+    try:
+        check_bytes(path, "history", regular_file(path, "history"), ckpt.MAX_META_BYTES, "the file")
+        content = json.loads(path.read_text(encoding="utf-8"))
+        ours = isinstance(content, dict) and set(content) == {"epochs"} and isinstance(content["epochs"], list)
+    except (ValueError, OSError, RecursionError):
+        ours = False
+    if not ours:
+        raise UsageError(
+            f"--out: {path} exists and was not written by matgrad; pass --overwrite to replace it, "
+            "or choose another --out"
+        )
 
 
 def train_command(args: argparse.Namespace) -> int:
     started = time.perf_counter()
     path = args.out / CHECKPOINT
+    check_memory(args.layers, args.max_memory)
+    check_out_folder(args.out, args.resume, args.overwrite, args.epochs)
     if args.resume:
-        run, history, rng = resume_run(path)
+        run, history, rng = resume_run(path, args.max_memory)
         run.settings["epochs"] = args.epochs
     else:
-        run, history, rng = build_run(settings_from_args(args)), History(), None
+        run, history, rng = build_run(settings_from_args(args), args.max_memory), History(), None
     remaining = max(run.settings["epochs"] - len(history), 0)
     print(_describe(run, remaining), flush=True)
     callbacks: list[Callback] = [PrintEachEpoch(), SaveEachEpoch(run, path)]
@@ -246,26 +405,34 @@ def _write_curves(history: History, path: Path) -> Path | None:
     except ImportError:
         print('matgrad: note: no curves.png (matplotlib is missing: pip install "matgrad[cli]")', file=sys.stderr)
         return None
-    training_curves(history).savefig(path, dpi=100)
+    figure = training_curves(history)
+    with ckpt.atomic_writer(path) as file:
+        figure.savefig(file, format="png", dpi=100)
     return path
 
 
 def _restore(path: Path) -> tuple[Any, Any, dict[str, Any], Any]:
     saved = ckpt.load(path)
     model, loss = ckpt.restore_model(saved), ckpt.restore_loss(saved)
-    settings = saved.meta.get("extra", {}).get("settings", {})
-    standardizer = None
-    if saved.section("extra"):
-        standardizer = datasets.Standardizer()
-        standardizer.load_state_dict(saved.section("extra"))
-    return model, loss, settings, standardizer
+    settings = saved_settings(saved, tuple(key for key in DATA_SETTINGS if key != "data")) or {}
+    return model, loss, settings, restore_standardizer(saved)
+
+
+def restore_standardizer(saved: ckpt.Checkpoint) -> Any:
+    """The standardizer saved with a run (its statistics in the ``extra`` section), or ``None``."""
+    if not saved.section("extra"):
+        return None
+    try:
+        return datasets.Standardizer().load_state_dict(saved.section("extra"))
+    except ValueError as error:
+        raise ckpt.CheckpointError(f"checkpoint {saved.path}: its standardizer is malformed: {error}") from error
 
 
 def evaluate_command(args: argparse.Namespace) -> int:
     model, loss, settings, standardizer = _restore(args.checkpoint)
     if args.data:
         settings = {**settings, "data": args.data, "data_dir": str(args.data_dir) if args.data_dir else None}
-    if "data" not in settings:
+    if not isinstance(settings.get("data"), str):
         raise UsageError(f"{args.checkpoint} does not say what data it was trained on; pass --data")
     settings.setdefault("seed", 0)
     train, test = load_data(settings)
@@ -300,8 +467,9 @@ def predict_command(args: argparse.Namespace) -> int:
 
 def _feature_rows(path: Path) -> np.ndarray:
     """Rows of numbers from a CSV file (no header, no target column)."""
+    check_bytes(path, "CSV", regular_file(path, "CSV"), datasets.MAX_DATA_BYTES, "the file")
     try:
         rows = np.loadtxt(path, delimiter=",", ndmin=2, dtype=np.float64)
     except ValueError as error:
-        raise ValueError(f"predict: {path}: not a CSV of numbers: {error}") from error
+        raise datasets.DataError(f"predict: {path}: not a CSV of numbers: {error}") from error
     return rows

@@ -51,7 +51,11 @@ class History:
         return self.records[-1] if self.records else {}
 
     def to_json(self, path: str | Path) -> None:
-        Path(path).write_text(json.dumps({"epochs": self.records}, indent=1))
+        """Write ``{"epochs": records}`` atomically (a crash leaves the previous file whole)."""
+        from .checkpoint import atomic_writer
+
+        with atomic_writer(Path(path)) as file:
+            file.write(json.dumps({"epochs": self.records}, indent=1).encode("utf-8"))
 
     @classmethod
     def from_records(cls, records: Iterable[dict[str, float]]) -> History:

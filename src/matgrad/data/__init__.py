@@ -9,6 +9,7 @@ from .csv_table import load_csv
 from .dataset import Dataset
 from .digits import load_digits
 from .idx import load_idx, write_idx
+from .limits import MAX_CLASSES, MAX_DATA_BYTES, DataError
 from .mnist import load_mnist
 from .registry import DATASET_NAMES, TEST_SIZE, load_dataset
 from .split import train_test_split
@@ -16,7 +17,8 @@ from .standardize import Standardizer
 from .synthetic import make_circles, make_moons, make_spirals, make_xor
 
 __all__ = [
-    "DATASET_NAMES", "Dataset", "Standardizer", "TEST_SIZE", "batches", "load_csv", "load_dataset",
+    "DATASET_NAMES", "MAX_CLASSES", "MAX_DATA_BYTES", "DataError",
+    "Dataset", "Standardizer", "TEST_SIZE", "batches", "load_csv", "load_dataset",
     "load_digits", "load_idx", "load_mnist", "make_circles", "make_moons", "make_spirals", "make_xor",
     "one_hot", "train_test_split", "write_idx",
 ]

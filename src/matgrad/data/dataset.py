@@ -6,6 +6,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .limits import DataError
+
 
 @dataclass(frozen=True, eq=False, repr=False)
 class Dataset:
@@ -28,7 +30,7 @@ class Dataset:
         X, y = np.asarray(self.X), np.asarray(self.y)
         problem = _problem(X, y, self.classes, self.label_names)
         if problem:
-            raise ValueError(f"dataset {self.name!r}: {problem}")
+            raise DataError(f"dataset {self.name!r}: {problem}")
         object.__setattr__(self, "X", X)
         object.__setattr__(self, "y", y.astype(np.int64, copy=False))
         if self.label_names is not None:

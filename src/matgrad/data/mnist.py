@@ -9,6 +9,7 @@ import numpy as np
 
 from .dataset import Dataset
 from .idx import PathLike, load_idx
+from .limits import MAX_CLASSES, MAX_DATA_BYTES, DataError, check_classes
 
 FILES = {
     "train images": "train-images-idx3-ubyte",
@@ -18,15 +19,23 @@ FILES = {
 }
 
 
-def load_mnist(directory: PathLike, dtype: Any = np.float32) -> tuple[Dataset, Dataset]:
+def load_mnist(
+    directory: PathLike, dtype: Any = np.float32, max_bytes: int = MAX_DATA_BYTES, max_classes: int = MAX_CLASSES
+) -> tuple[Dataset, Dataset]:
     """``(train, test)`` from the four standard IDX files in ``directory`` (raw or ``.gz``).
 
     Images of shape ``(n, rows, cols)``, uint8, become ``X`` of shape ``(n, rows·cols)`` in
     ``[0, 1]`` (pixel / 255); ``classes`` is one more than the largest label in either part
-    (10 for MNIST). The files' own train/test split is kept.
+    (10 for MNIST). The files' own train/test split is kept. ``max_bytes`` bounds each file and
+    ``max_classes`` the labels (see ``matgrad.data.limits``).
     """
     directory = Path(directory)
-    arrays = {part: load_idx(find_file(directory, stem)) for part, stem in FILES.items()}
+    paths = {part: find_file(directory, stem) for part, stem in FILES.items()}
+    arrays = {part: load_idx(path, max_bytes) for part, path in paths.items()}
+    for part in ("train", "test"):
+        labels = arrays[f"{part} labels"]
+        if labels.size:
+            check_classes(paths[f"{part} labels"], "MNIST labels", int(labels.max()), max_classes)
     classes = 1 + max(int(arrays[f"{part} labels"].max(initial=0)) for part in ("train", "test"))
     train, test = (_dataset(arrays[f"{part} images"], arrays[f"{part} labels"], part, classes, dtype)
                    for part in ("train", "test"))
@@ -47,13 +56,13 @@ def find_file(directory: Path, stem: str) -> Path:
 def _dataset(images: np.ndarray, labels: np.ndarray, part: str, classes: int, dtype: Any) -> Dataset:
     """Check one part's images ``(n, rows, cols)`` against its labels ``(n,)`` and flatten them."""
     if images.ndim != 3 or images.dtype != np.uint8:
-        raise ValueError(
+        raise DataError(
             f"MNIST {part} images must be uint8 of shape (n, rows, cols), got {images.dtype} {images.shape}"
         )
     if labels.ndim != 1 or not np.issubdtype(labels.dtype, np.integer):
-        raise ValueError(f"MNIST {part} labels must be integers of shape (n,), got {labels.dtype} {labels.shape}")
+        raise DataError(f"MNIST {part} labels must be integers of shape (n,), got {labels.dtype} {labels.shape}")
     if len(images) != len(labels):
-        raise ValueError(f"MNIST {part}: {len(images)} images but {len(labels)} labels")
+        raise DataError(f"MNIST {part}: {len(images)} images but {len(labels)} labels")
     X = images.reshape(len(images), -1).astype(dtype)
     X /= 255
     return Dataset(X, labels.astype(np.int64), "mnist", classes)

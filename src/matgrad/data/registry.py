@@ -11,6 +11,7 @@ from .csv_table import load_csv
 from .dataset import Dataset
 from .digits import load_digits
 from .idx import PathLike
+from .limits import MAX_DATA_BYTES, DataError
 from .mnist import FILES, load_mnist
 from .split import train_test_split
 from .synthetic import make_circles, make_moons, make_spirals, make_xor
@@ -27,7 +28,7 @@ DATASET_NAMES = ("digits", *SYNTHETIC, "mnist", "csv:<path>")
 
 
 def load_dataset(
-    name: str, data_dir: PathLike | None = None, seed: int = 0, n: int | None = None
+    name: str, data_dir: PathLike | None = None, seed: int = 0, n: int | None = None, max_bytes: int = MAX_DATA_BYTES
 ) -> tuple[Dataset, Dataset]:
     """``(train, test)`` for one of ``DATASET_NAMES``.
 
@@ -38,22 +39,23 @@ def load_dataset(
     - ``"csv:<path>"``: ``load_csv(path)``, split 80/20 stratified.
 
     ``n`` applies to the synthetic sets only. Generation and split draw from independent
-    streams derived from ``seed``.
+    streams derived from ``seed``. ``max_bytes`` bounds what a file may hold (``matgrad.data.limits``);
+    problems raise ``DataError``.
     """
     data_seed, split_seed = (int(s) for s in np.random.SeedSequence(seed).generate_state(2))
     if n is not None and name not in SYNTHETIC:
-        raise ValueError(f"load_dataset: n applies to the synthetic sets ({', '.join(SYNTHETIC)}), not {name!r}")
+        raise DataError(f"load_dataset: n applies to the synthetic sets ({', '.join(SYNTHETIC)}), not {name!r}")
     if name == "mnist":
         if data_dir is None:
-            raise ValueError(f"load_dataset('mnist') needs data_dir, the directory holding {', '.join(FILES.values())}")
-        return load_mnist(data_dir)
+            raise DataError(f"load_dataset('mnist') needs data_dir, the directory holding {', '.join(FILES.values())}")
+        return load_mnist(data_dir, max_bytes=max_bytes)
     if name == "digits":
         dataset = load_digits()
     elif name in SYNTHETIC:
         size = {} if n is None else {"n": n}
         dataset = SYNTHETIC[name](seed=data_seed, **size)
     elif name.startswith("csv:") and len(name) > len("csv:"):
-        dataset = load_csv(Path(name[len("csv:") :]))
+        dataset = load_csv(Path(name[len("csv:") :]), max_bytes=max_bytes)
     else:
-        raise ValueError(f"unknown dataset {name!r}; valid names: {', '.join(DATASET_NAMES)}")
+        raise DataError(f"unknown dataset {name!r}; valid names: {', '.join(DATASET_NAMES)}")
     return train_test_split(dataset, test_size=TEST_SIZE, seed=split_seed)

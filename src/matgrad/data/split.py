@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from .dataset import Dataset
+from .limits import DataError
 
 
 def train_test_split(
@@ -27,22 +28,22 @@ def train_test_split(
         test_mask[rng.permutation(n)[:n_test]] = True
     train_index, test_index = np.flatnonzero(~test_mask), np.flatnonzero(test_mask)
     if not train_index.size or not test_index.size:
-        raise ValueError(f"train_test_split({dataset.name!r}): no class has two examples to put one in each part")
+        raise DataError(f"train_test_split({dataset.name!r}): no class has two examples to put one in each part")
     return dataset.subset(rng.permutation(train_index)), dataset.subset(rng.permutation(test_index))
 
 
 def _test_count(name: str, n: int, test_size: float | int) -> int:
     """The requested number of test examples, in ``[1, n - 1]``."""
     if isinstance(test_size, bool):
-        raise ValueError(f"train_test_split({name!r}): test_size must be a fraction or a count, got {test_size!r}")
+        raise DataError(f"train_test_split({name!r}): test_size must be a fraction or a count, got {test_size!r}")
     if isinstance(test_size, (int, np.integer)):
         count = int(test_size)
     elif 0.0 < test_size < 1.0:
         count = round(n * test_size)
     else:
-        raise ValueError(f"train_test_split({name!r}): a fractional test_size must lie in (0, 1), got {test_size}")
+        raise DataError(f"train_test_split({name!r}): a fractional test_size must lie in (0, 1), got {test_size}")
     if not 1 <= count <= n - 1:
-        raise ValueError(
+        raise DataError(
             f"train_test_split({name!r}): test_size={test_size} gives {count} test examples of {n}; "
             "each part needs at least one"
         )

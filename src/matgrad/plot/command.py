@@ -8,6 +8,7 @@ command work without matplotlib.
 from __future__ import annotations
 
 import argparse
+import itertools
 import sys
 import time
 from dataclasses import dataclass
@@ -15,6 +16,12 @@ from pathlib import Path
 from typing import Any
 
 EPOCHS = {"surface": 30, "curves": 30, "boundary": 300}  # boundary: enough for the seed network to bend round the moons
+FIGURE_INCHES = {"surface": 13 * 5.6, "curves": 10 * 4, "boundary": 7 * 6}  # the areas the pictures are drawn at
+BYTES_PER_PIXEL = 4  # Agg renders RGBA
+# A grid point of --resolution costs its coordinates, loss or class and a forward pass through the
+# network: 1 KiB covers float64 activations up to ~120 units wide. Estimates against --max-memory.
+BYTES_PER_GRID_POINT = 1024
+BYTES_PER_NUMBER = 8 * 4  # float64, for the forward values, their gradients and the graph's copies
 
 
 @dataclass
@@ -32,11 +39,60 @@ class Trained:
 def plot_command(args: argparse.Namespace) -> int:
     started = time.perf_counter()
     draw = {"surface": _surface, "graph": _graph, "curves": _curves, "boundary": _boundary}[args.picture]
+    _check_arguments(args)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     status = draw(args)
     if status == 0:
         print(f"matgrad plot {args.picture}: wrote {args.out} in {time.perf_counter() - started:.1f} s")
     return status
+
+
+# ----- arguments, checked before anything is trained or allocated ------------------------------
+
+
+def _check_arguments(args: argparse.Namespace) -> None:
+    """Refuse an ``--out`` that cannot take the picture, and sizes whose memory estimate exceeds
+    ``--max-memory``; name a suffix-less ``--out`` with the ``.png`` it will be written as."""
+    from ..cli import UsageError
+
+    if args.out.is_dir():
+        raise UsageError(f"--out {args.out}: is a folder; name the picture file, e.g. {args.out / args.picture}.png")
+    if args.picture != "graph":
+        if not args.out.suffix:
+            args.out = args.out.with_name(args.out.name + ".png")  # what matplotlib would write: say so
+        _check_suffix(args.out)
+    for what, needed in _estimates(args).items():
+        if needed > args.max_memory:
+            raise UsageError(
+                f"{what} needs about {needed / 2**30:.1f} GiB, more than --max-memory {args.max_memory / 2**30:.1f} "
+                "GiB; choose a smaller value or raise --max-memory"
+            )
+
+
+def _check_suffix(out: Path) -> None:
+    from ..cli import UsageError
+
+    try:
+        from matplotlib.backend_bases import FigureCanvasBase
+    except ImportError:  # drawing will explain that matplotlib is missing
+        return
+    formats = FigureCanvasBase.get_supported_filetypes()
+    if out.suffix.lower().lstrip(".") not in formats:
+        raise UsageError(f"--out {out}: matplotlib cannot write {out.suffix!r} files; name it .png, .svg or .pdf")
+
+
+def _estimates(args: argparse.Namespace) -> dict[str, float]:
+    """Bytes each size-giving argument implies (see the constants above)."""
+    if args.picture == "graph":
+        layers = args.layers
+        weights = sum((n_in + 1) * n_out for n_in, n_out in itertools.pairwise(layers))
+        values = args.examples * sum(layers)
+        return {f"--layers {','.join(map(str, layers))} with --examples {args.examples}":
+                (weights + values) * BYTES_PER_NUMBER}
+    estimates = {f"--dpi {args.dpi}": FIGURE_INCHES[args.picture] * args.dpi**2 * BYTES_PER_PIXEL}
+    if hasattr(args, "resolution"):
+        estimates[f"--resolution {args.resolution}"] = args.resolution**2 * BYTES_PER_GRID_POINT
+    return estimates
 
 
 # ----- the pictures -----------------------------------------------------------------------------
@@ -143,20 +199,18 @@ def _from_checkpoint(path: Path) -> Trained:
     import dataclasses
 
     from .. import checkpoint as ckpt
-    from .. import data as datasets
     from ..optim import optimizer_from_state
-    from ..runs import load_data
+    from ..runs import DATA_SETTINGS, load_data, restore_standardizer, saved_settings
     from ..train import History
 
     saved = ckpt.load(path)
     model, loss = ckpt.restore_model(saved), ckpt.restore_loss(saved)
-    settings = saved.meta.get("extra", {}).get("settings")
+    settings = saved_settings(saved, DATA_SETTINGS)
     if settings is None:
         raise ValueError(f"{path} does not say what data it was trained on; it was not written by matgrad train")
     train, test = load_data(settings)
-    if saved.section("extra"):  # the standardizer's statistics
-        standardizer = datasets.Standardizer()
-        standardizer.load_state_dict(saved.section("extra"))
+    standardizer = restore_standardizer(saved)
+    if standardizer is not None:
         train, test = (dataclasses.replace(d, X=standardizer.transform(d.X).astype(d.X.dtype)) for d in (train, test))
     optimizer = None
     if saved.meta.get("optimizer"):  # for --path descent: the same kind of steps, on two weights
