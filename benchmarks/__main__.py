@@ -34,11 +34,11 @@ def _frameworks(names: str | None) -> list[str]:
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__)
-    parser.add_argument("--quick", action="store_true", help=f"{len(QUICK_KEYS)} workloads, short rounds (< 1 min)")
+    parser.add_argument("--quick", action="store_true", help=f"{len(QUICK_KEYS)} workloads, short rounds (~1.5 min)")
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help="Markdown file to write")
     parser.add_argument("--png", type=Path, default=DEFAULT_PNG, help="bar chart to write")
     parser.add_argument("--frameworks", help="comma-separated subset, e.g. matgrad,jax (hand NumPy always runs)")
-    parser.add_argument("--only", help="run only workloads whose key contains this text, e.g. step/ or jacrev")
+    parser.add_argument("--only", help="run only workloads whose key contains this text, e.g. step/, jacrev or linalg/")
     parser.add_argument(
         "--threads",
         type=int,
@@ -78,6 +78,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         environment=environment.describe(args.threads, args.unset_openblas_vars, env),
         framework_facts=runner.facts,
         missing=runner.missing,
+        date=time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
     )
     text = markdown(rows, info)
     args.out.parent.mkdir(parents=True, exist_ok=True)

@@ -19,6 +19,7 @@ class RunInfo:
     environment: dict[str, str]
     framework_facts: dict[str, dict[str, str]]
     missing: dict[str, str]
+    date: str = ""  # when the run ended, UTC
 
 
 def _label(framework: str) -> str:
@@ -214,8 +215,9 @@ def markdown(rows: Sequence[Row], info: RunInfo) -> str:
         "# matgrad benchmarks",
         "",
         f"`{info.command}`: {len(rows)} workload{'s' * (len(rows) != 1)}, {s.rounds} interleaved rounds, "
-        f"~{s.sample_seconds * 1e3:g} ms of timed calls per sample, {info.seconds:.0f} s in all; "
-        f"{failed} FAILED cell{'s' * (failed != 1)}.",
+        f"~{s.sample_seconds * 1e3:g} ms of timed calls per sample, {info.seconds:.0f} s in all"
+        + (f", ended {info.date}" if info.date else "")
+        + f"; {failed} FAILED cell{'s' * (failed != 1)}.",
         "Each framework ran in its own worker process. Cells: **time ratio to hand-written NumPy backprop** "
         "(1.00× is that floor; lower is better; the median over rounds of the ratio within a round) · median "
         "time per call. n/a: the framework has no such call; missing: not installed.",
@@ -236,7 +238,8 @@ def markdown(rows: Sequence[Row], info: RunInfo) -> str:
 
 
 METHOD = """\
-- float32 throughout; batch-first rows, `Z = A W + b`; weights N(0, 1/n_in), inputs uniform [0, 1); every \
+- float32 throughout (the linear-algebra rows: float64); batch-first rows, `Z = A W + b`; weights N(0, 1/n_in), \
+inputs uniform [0, 1); every \
 framework starts from the same arrays (same seed).
 - 784-30-10 σ/MSE (seed 001): `C = ½ Σ ‖σ(Z2) − Y‖²` **summed** over the batch, SGD step 0.01 / batch; hand \
 backward `δ2 = (A2 − Y) ⊙ A2(1 − A2)`, `∂W2 = A1ᵀ δ2`, `∂b2 = Σ_rows δ2`, `δ1 = (δ2 W2ᵀ) ⊙ A1(1 − A1)`, \
@@ -257,6 +260,16 @@ the examples in Python (marked). The next row times matgrad's own Python loop of
 - Per-op: one op on 2×2 float32 arrays with inputs that record a graph (matgrad and PyTorch: requires grad; \
 HIPS autograd: `ArrayBox`es of a live trace); hand NumPy is the bare op (its σ is matgrad's `stable_sigmoid` \
 called bare). JAX records nothing outside a transform, so its rows are eager dispatch (marked).
+- Linear algebra (keys `linalg/…`): value and gradient (reverse mode) of a scalar function of float64 \
+matrices, with respect to every matrix input: `log det X` (X = I + ½MMᵀ, symmetric positive definite), \
+`Σ inv(X) ⊙ W`, `Σ solve(A, B) ⊙ W` (B of n × 8; gradients for A and B), `einsum("ij,jk,kl->", A, B, C)` and \
+`Σ einsum("bij,bjk->bik", A, B) ⊙ W` (4 matrices), `W` a fixed random weight so that a transposed gradient \
+shows; general matrices are I + 0.3M (M of N(0, 1/n) entries). matgrad `mg.value_and_grad` (compiled: \
+`mg.compile`), PyTorch the function then `torch.autograd.grad`, JAX `jit(value_and_grad)` with \
+`jax_enable_x64` on, HIPS autograd `value_and_grad`. Hand NumPy writes the closed forms: `slogdet`, then \
+`inv(X)ᵀ`; `−Yᵀ W Yᵀ` from the forward's `Y = X⁻¹`; `∂B = solve(Aᵀ, W)`, `∂A = −∂B Yᵀ` (NumPy keeps no LU, so \
+log det and solve factor twice); the einsum chain in O(n²) as `(1ᵀA) B (C1)` (the floor for any contraction \
+order); the batched einsum as three batched matmuls.
 - Correctness first: before any timing, each framework's first call from a fresh setup must reproduce hand \
 NumPy's outputs (training steps: the weights after one SGD step; backward: the gradients; transforms: the \
 Jacobian, Hessian, per-example gradients; ops: the result) within rtol {rtol}, atol {atol} × max |reference|; \

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .problems import Problem
+from .problems import LINALG_FUNCTIONS, Problem
 from .workload import Spec
 
 
@@ -37,8 +37,10 @@ STEP = "full step: forward + backward + SGD update in place"
 BACKWARD = "backward only"
 TRANSFORMS = "transforms: Jacobian, Hessian, per-example gradients"
 OVERHEAD = "per-op overhead"
-GROUPS = (STEP, BACKWARD, TRANSFORMS, OVERHEAD)
-SHORT = {STEP: "step", BACKWARD: "backward", TRANSFORMS: "transform", OVERHEAD: "op"}
+LINALG = "linear algebra: value and gradient (float64)"
+GROUPS = (STEP, BACKWARD, TRANSFORMS, OVERHEAD, LINALG)
+SHORT = {STEP: "step", BACKWARD: "backward", TRANSFORMS: "transform", OVERHEAD: "op", LINALG: "linalg"}
+LINALG_SIZES = (64, 512)
 
 #: per-op rows: key suffix → (row name, op, inputs require grad)
 OPS = {
@@ -97,6 +99,11 @@ def _specs() -> list[Spec]:
         for key, (name, op, rg) in OPS.items()
     ]
     specs.append(Spec("op/mul-backward", OVERHEAD, "backward of one mul node", "op_backward"))
+    specs += [
+        Spec(f"linalg/{fn}/n{n}", LINALG, f"{name}, n = {n}", "linalg", args={"fn": fn, "n": n})
+        for n in LINALG_SIZES
+        for fn, (name, _) in LINALG_FUNCTIONS.items()
+    ]
     return specs
 
 
@@ -104,7 +111,7 @@ SPECS = _specs()
 BY_KEY = {s.key: s for s in SPECS}
 
 #: ``--quick`` times these only (the network at batch 128 and the deep one, every transform,
-#: two per-op rows); the full run times every spec
+#: two per-op rows, the linear-algebra rows at n = 64); the full run times every spec
 QUICK_KEYS = (
     "step/784-30-10/b128",
     "step/784-1024-1024-10/b256",
@@ -113,4 +120,5 @@ QUICK_KEYS = (
     "per-example",
     "op/mul",
     "op/mul-backward",
+    *(f"linalg/{fn}/n{LINALG_SIZES[0]}" for fn in LINALG_FUNCTIONS),
 )

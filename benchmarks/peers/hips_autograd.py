@@ -3,7 +3,9 @@
 The parameters are a list of NumPy arrays, updated in place with ``p -= lr * g``.  autograd has
 no sigmoid primitive, so σ is ``1 / (1 + exp(−z))`` (four recorded ops), and no ``vmap``, so
 per-example gradients are ``grad`` in a Python loop.  Per-op rows record on ``ArrayBox``es of
-a trace opened once in setup, which is what every op inside ``grad`` does.
+a trace opened once in setup, which is what every op inside ``grad`` does.  The linear-algebra
+workloads are ``value_and_grad`` over the matrix inputs (``argnum`` a tuple) of
+``autograd.numpy.linalg`` and ``autograd.numpy.einsum`` functions.
 """
 
 from __future__ import annotations
@@ -14,12 +16,21 @@ from typing import Any
 
 import autograd.numpy as anp
 import numpy as np
-from autograd import grad, hessian, jacobian, make_vjp
+from autograd import grad, hessian, jacobian, make_vjp, value_and_grad
 from autograd.core import VJPNode
 from autograd.tracer import getval, new_box, trace_stack
 
-from ..problems import OP_SEED, Problem, op_arrays, param_names, tanh_map_arrays
-from ..workload import Impl, Outputs, Spec
+from ..problems import (
+    LINALG_FUNCTIONS,
+    OP_SEED,
+    Problem,
+    linalg_arrays,
+    linalg_outputs,
+    op_arrays,
+    param_names,
+    tanh_map_arrays,
+)
+from ..workload import Impl, NotApplicableError, Outputs, Spec
 from . import blas_pools, dispatch
 
 
@@ -173,6 +184,41 @@ def _op_backward(spec: Spec) -> Impl:
     )
 
 
+LINALG = {
+    "logdet": lambda X: anp.linalg.slogdet(X)[1],
+    "inv": lambda X, W: anp.sum(anp.linalg.inv(X) * W),
+    "solve": lambda A, B, W: anp.sum(anp.linalg.solve(A, B) * W),
+    "einsum-chain": lambda A, B, C: anp.einsum("ij,jk,kl->", A, B, C),
+    "einsum-batched": lambda A, B, W: anp.sum(anp.einsum("bij,bjk->bik", A, B) * W),
+}
+
+
+#: autograd's einsum, forward and VJPs, is one np.einsum without a contraction path: for three operands
+#: a loop over all four labels, n⁴ terms (0.2 s at n = 64, minutes at 512)
+EINSUM_CHAIN_LIMIT = 128
+
+
+def _linalg(spec: Spec) -> Impl:
+    fn = spec.args["fn"]
+    if fn == "einsum-chain" and spec.args["n"] > EINSUM_CHAIN_LIMIT:
+        raise NotApplicableError(
+            f"not run above n = {EINSUM_CHAIN_LIMIT}: autograd's einsum has no contraction path, n⁴ terms "
+            "(0.2 s at n = 64, minutes at 512)"
+        )
+    both = value_and_grad(LINALG[fn], argnum=tuple(range(len(LINALG_FUNCTIONS[fn][1]))))
+
+    def setup() -> list[np.ndarray]:
+        inputs, constants = linalg_arrays(fn, spec.args["n"])
+        return [*inputs, *constants]
+
+    return Impl(
+        setup=setup,
+        step=lambda arrays: both(*arrays),
+        outputs=lambda _, ret: linalg_outputs(fn, *ret),
+        note="log det as slogdet(X)[1]" if fn == "logdet" else "",
+    )
+
+
 BUILDERS = {
     "step": _step,
     "backward": _backward,
@@ -181,6 +227,7 @@ BUILDERS = {
     "hessian": _hessian,
     "op": _op,
     "op_backward": _op_backward,
+    "linalg": _linalg,
 }
 
 

@@ -6,7 +6,10 @@ with ``jax.block_until_ready``, so asynchronous dispatch cannot hide work.  The 
 compiles and is reported apart.  Backward alone has no jitted form (``jit(grad)`` runs the
 forward pass too), so that row is n/a.  Per-op rows run single ops eagerly: JAX records no
 graph outside a transform, so they measure its dispatch; the backward row calls the pullback
-that ``jax.vjp`` returned.
+that ``jax.vjp`` returned.  The linear-algebra workloads are ``jit(value_and_grad)`` over the matrix
+inputs, in float64: JAX computes in float32 unless ``jax_enable_x64`` is on, so ``build`` turns it on
+for these workloads and off for every other (the worker loads and times one workload at a time, so
+the setting holds from a workload's build to its last sample, with nothing added to the timed call).
 """
 
 from __future__ import annotations
@@ -21,7 +24,16 @@ import jax.numpy as jnp
 import jaxlib
 import numpy as np
 
-from ..problems import OP_SEED, Problem, op_arrays, param_names, tanh_map_arrays
+from ..problems import (
+    LINALG_FUNCTIONS,
+    OP_SEED,
+    Problem,
+    linalg_arrays,
+    linalg_outputs,
+    op_arrays,
+    param_names,
+    tanh_map_arrays,
+)
 from ..workload import Impl, NotApplicableError, Outputs, Spec
 from . import blas_pools, dispatch
 
@@ -145,6 +157,34 @@ def _backward(spec: Spec) -> Impl:
     raise NotApplicableError("JAX has no backward-only call: jit(grad) runs the forward pass too")
 
 
+LINALG = {
+    "logdet": lambda X: jnp.linalg.slogdet(X)[1],
+    "inv": lambda X, W: jnp.sum(jnp.linalg.inv(X) * W),
+    "solve": lambda A, B, W: jnp.sum(jnp.linalg.solve(A, B) * W),
+    "einsum-chain": lambda A, B, C: jnp.einsum("ij,jk,kl->", A, B, C),
+    "einsum-batched": lambda A, B, W: jnp.sum(jnp.einsum("bij,bjk->bik", A, B) * W),
+}
+
+
+def _linalg(spec: Spec) -> Impl:
+    fn = spec.args["fn"]
+    both = jax.jit(jax.value_and_grad(LINALG[fn], argnums=tuple(range(len(LINALG_FUNCTIONS[fn][1])))))
+
+    def setup() -> list[Any]:
+        inputs, constants = linalg_arrays(fn, spec.args["n"])
+        arrays = [jnp.asarray(a) for a in [*inputs, *constants]]
+        if any(a.dtype != np.float64 for a in arrays):
+            raise TypeError("jax_enable_x64 is off: the float64 arrays became float32")
+        return arrays
+
+    return Impl(
+        setup=setup,
+        step=lambda arrays: jax.block_until_ready(both(*arrays)),
+        outputs=lambda _, ret: linalg_outputs(fn, np.array(ret[0]), [np.array(g) for g in ret[1]]),
+        note="log det as slogdet(X)[1]" if fn == "logdet" else "",
+    )
+
+
 BUILDERS = {
     "step": _step,
     "backward": _backward,
@@ -153,10 +193,12 @@ BUILDERS = {
     "hessian": _hessian,
     "op": _op,
     "op_backward": _op_backward,
+    "linalg": _linalg,
 }
 
 
 def build(spec: Spec) -> Impl:
+    jax.config.update("jax_enable_x64", spec.kind == "linalg")  # float64 for linear algebra only
     return dispatch(spec, BUILDERS, "JAX")
 
 

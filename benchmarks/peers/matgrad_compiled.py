@@ -4,7 +4,8 @@ The step is ``loss, grads = step(params, X, targets)`` followed by ``p -= lr * g
 parameter arrays.  The first call traces (reported apart, as a compile); later calls replay the
 generated plan.  Integer labels are one-hot encoded inside the timed step, outside the plan: a
 plan freezes NumPy work done inside the traced function, so the targets reach it as floats.
-Backward alone has no compiled form: the plan runs forward and backward together.
+Backward alone has no compiled form: the plan runs forward and backward together.  The
+linear-algebra workloads are ``mg.compile`` of the same functions as ``matgrad_engine``'s.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ import matgrad as mg
 from ..problems import Problem, param_names
 from ..workload import Impl, NotApplicableError, Outputs, Spec
 from . import blas_pools, dispatch
-from .matgrad_engine import cost
+from .matgrad_engine import cost, linalg_impl
 
 
 @dataclass
@@ -59,7 +60,11 @@ def _backward(spec: Spec) -> Impl:
     raise NotApplicableError("matgrad compiled has no backward-only call: a plan runs forward and backward together")
 
 
-BUILDERS = {"step": _step, "backward": _backward}
+def _linalg(spec: Spec) -> Impl:
+    return linalg_impl(spec, mg.compile)
+
+
+BUILDERS = {"step": _step, "backward": _backward, "linalg": _linalg}
 
 
 def build(spec: Spec) -> Impl:

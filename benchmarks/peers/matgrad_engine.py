@@ -5,7 +5,8 @@
 ``p.grad = None`` before every backward, and the update writes into ``p.data`` in place.
 Transforms are ``mg.jacrev``, ``mg.hessian`` (forward over reverse) and, for per-example
 gradients, ``mg.per_example_grad`` (and, as a second row, ``mg.grad`` in a Python loop over the
-examples).
+examples).  The linear-algebra workloads are ``mg.value_and_grad`` of ``mg.linalg.logdet``, ``inv``,
+``solve`` and ``mg.einsum`` on float64 arrays, with respect to every matrix input.
 """
 
 from __future__ import annotations
@@ -17,7 +18,16 @@ import numpy as np
 
 import matgrad as mg
 
-from ..problems import OP_SEED, Problem, op_arrays, param_names, tanh_map_arrays
+from ..problems import (
+    LINALG_FUNCTIONS,
+    OP_SEED,
+    Problem,
+    linalg_arrays,
+    linalg_outputs,
+    op_arrays,
+    param_names,
+    tanh_map_arrays,
+)
 from ..workload import Impl, Outputs, Spec
 from . import blas_pools, dispatch
 
@@ -173,6 +183,38 @@ def _op_backward(spec: Spec) -> Impl:
     )
 
 
+#: the scalar functions of the linear-algebra workloads: inputs, then the constant weight
+LINALG = {
+    "logdet": lambda X: mg.linalg.logdet(X),
+    "inv": lambda X, W: (mg.linalg.inv(X) * W).sum(),
+    "solve": lambda A, B, W: (mg.linalg.solve(A, B) * W).sum(),
+    "einsum-chain": lambda A, B, C: mg.einsum("ij,jk,kl->", A, B, C),
+    "einsum-batched": lambda A, B, W: (mg.einsum("bij,bjk->bik", A, B) * W).sum(),
+}
+
+
+def linalg_impl(spec: Spec, transform: Any, note: str = "") -> Impl:
+    """``transform(f, argnums=<the matrix inputs>)(*inputs, *constants)`` → ``(value, grads)``."""
+    fn = spec.args["fn"]
+    argnums = tuple(range(len(LINALG_FUNCTIONS[fn][1])))
+    value_and_grad = transform(LINALG[fn], argnums=argnums)
+
+    def setup() -> list[np.ndarray]:
+        inputs, constants = linalg_arrays(fn, spec.args["n"])
+        return [*inputs, *constants]
+
+    return Impl(
+        setup=setup,
+        step=lambda arrays: value_and_grad(*arrays),
+        outputs=lambda _, ret: linalg_outputs(fn, *ret),
+        note=note,
+    )
+
+
+def _linalg(spec: Spec) -> Impl:
+    return linalg_impl(spec, mg.value_and_grad)
+
+
 BUILDERS = {
     "step": _step,
     "backward": _backward,
@@ -182,6 +224,7 @@ BUILDERS = {
     "hessian": _hessian,
     "op": _op,
     "op_backward": _op_backward,
+    "linalg": _linalg,
 }
 
 

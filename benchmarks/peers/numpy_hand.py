@@ -15,6 +15,14 @@ with σ' = A(1 − A) and ReLU' = 𝟙[A > 0], both read from the saved activati
 The other workloads by hand as well: the Jacobian of ``tanh(W x)`` is ``diag(1 − t²) W``; the
 Hessian of ``Σ tanh(W x)`` is ``Wᵀ diag(−2 t (1 − t²)) W`` (``t = tanh(W x)``); per-example
 gradients are the δ equations without the sum over rows (``∂W_n = a_n ⊗ δ_n``), batched.
+
+The linear-algebra workloads by their closed forms (Matrix Cookbook), value and gradient together:
+``∂ log det X = X⁻ᵀ``; ``∂ Σ X⁻¹ ⊙ W = −X⁻ᵀ W X⁻ᵀ`` (from the forward's inverse, two matmuls);
+``Y = A⁻¹B``: ``∂B = A⁻ᵀ W`` (a solve with Aᵀ), ``∂A = −∂B Yᵀ``.  NumPy keeps no LU between calls,
+so log det and solve factor twice (slogdet then inv, solve then solve with Aᵀ), as an engine on
+``numpy.linalg`` must.  The einsum chain ``Σ_ijkl A_ij B_jk C_kl = (1ᵀA) B (C1)`` is done in
+O(n²): ``∂A = 1 (B C 1)ᵀ``, ``∂B = (Aᵀ1)(C1)ᵀ``, ``∂C = (Bᵀ Aᵀ 1) 1ᵀ`` (the floor for any
+contraction order); the batched one is three batched matmuls, ``∂A = W Bᵀ``, ``∂B = Aᵀ W``.
 """
 
 from __future__ import annotations
@@ -24,7 +32,7 @@ from typing import Any
 
 import numpy as np
 
-from ..problems import OP_SEED, Problem, op_arrays, param_names, tanh_map_arrays
+from ..problems import OP_SEED, Problem, linalg_arrays, linalg_outputs, op_arrays, param_names, tanh_map_arrays
 from ..workload import Impl, Outputs, Spec
 from . import blas_pools, dispatch
 
@@ -199,6 +207,60 @@ def _op_backward(spec: Spec) -> Impl:
     return Impl(setup=op_arrays, step=vjps, outputs=lambda _, g: {"a": g[0], "b": g[1]})
 
 
+def _logdet(X: np.ndarray) -> tuple[float, tuple[np.ndarray, ...]]:
+    _, value = np.linalg.slogdet(X)
+    return value, (np.linalg.inv(X).T,)
+
+
+def _inv(X: np.ndarray, W: np.ndarray) -> tuple[float, tuple[np.ndarray, ...]]:
+    Y = np.linalg.inv(X)
+    return np.sum(Y * W), (-(Y.T @ W @ Y.T),)
+
+
+def _solve(A: np.ndarray, B: np.ndarray, W: np.ndarray) -> tuple[float, tuple[np.ndarray, ...]]:
+    Y = np.linalg.solve(A, B)
+    dB = np.linalg.solve(A.T, W)
+    return np.sum(Y * W), (-(dB @ Y.T), dB)
+
+
+def _einsum_chain(A: np.ndarray, B: np.ndarray, C: np.ndarray) -> tuple[float, tuple[np.ndarray, ...]]:
+    u, v = A.sum(axis=0), C.sum(axis=1)  # 1ᵀA and C1
+    Bv, uB = B @ v, u @ B
+    dA = np.broadcast_to(Bv, A.shape).copy()  # every row B C 1
+    dC = np.broadcast_to(uB[:, None], C.shape).copy()  # every column Bᵀ Aᵀ 1
+    return u @ Bv, (dA, np.outer(u, v), dC)
+
+
+def _einsum_batched(A: np.ndarray, B: np.ndarray, W: np.ndarray) -> tuple[float, tuple[np.ndarray, ...]]:
+    Y = A @ B
+    return np.sum(Y * W), (W @ B.transpose(0, 2, 1), A.transpose(0, 2, 1) @ W)
+
+
+LINALG = {
+    "logdet": _logdet,
+    "inv": _inv,
+    "solve": _solve,
+    "einsum-chain": _einsum_chain,
+    "einsum-batched": _einsum_batched,
+}
+
+
+def _linalg(spec: Spec) -> Impl:
+    """Value and gradient of the closed form, inputs then constants as arguments."""
+    fn = spec.args["fn"]
+    f = LINALG[fn]
+
+    def setup() -> list[np.ndarray]:
+        inputs, constants = linalg_arrays(fn, spec.args["n"])
+        return [*inputs, *constants]
+
+    return Impl(
+        setup=setup,
+        step=lambda arrays: f(*arrays),
+        outputs=lambda _, ret: linalg_outputs(fn, *ret),
+    )
+
+
 BUILDERS = {
     "step": _step,
     "backward": _backward,
@@ -208,6 +270,7 @@ BUILDERS = {
     "hessian": _hessian,
     "op": _op,
     "op_backward": _op_backward,
+    "linalg": _linalg,
 }
 
 

@@ -3,7 +3,10 @@
 The update is ``p.sub_(p.grad, alpha=lr)`` under ``torch.no_grad()``, then ``p.grad = None``.
 Transforms are ``torch.func.jacrev``, ``torch.func.hessian`` (``jacfwd(jacrev)``) and, for
 per-example gradients, ``torch.func.vmap(torch.func.grad(loss))``.  ``pytorch_compiled``
-builds the same workloads with ``torch.compile`` around the same functions.
+builds the same workloads with ``torch.compile`` around the same functions.  The linear-algebra
+workloads run the function forward, then ``torch.autograd.grad`` with respect to its matrix inputs
+(``torch.logdet``, ``torch.linalg.inv``, ``torch.linalg.solve``, ``torch.einsum``, float64); they
+are not compiled (n/a for torch.compile).
 """
 
 from __future__ import annotations
@@ -17,7 +20,15 @@ import torch
 from torch.func import grad, hessian, jacrev, vmap
 from torch.nn.functional import cross_entropy
 
-from ..problems import OP_SEED, Problem, op_arrays, param_names, tanh_map_arrays
+from ..problems import (
+    OP_SEED,
+    Problem,
+    linalg_arrays,
+    linalg_outputs,
+    op_arrays,
+    param_names,
+    tanh_map_arrays,
+)
 from ..workload import Impl, NotApplicableError, Outputs, Spec
 from . import blas_pools, dispatch
 
@@ -184,6 +195,41 @@ def _op_backward(spec: Spec, wrap: Wrap) -> Impl:
     )
 
 
+LINALG = {
+    "logdet": lambda X: torch.logdet(X),
+    "inv": lambda X, W: (torch.linalg.inv(X) * W).sum(),
+    "solve": lambda A, B, W: (torch.linalg.solve(A, B) * W).sum(),
+    "einsum-chain": lambda A, B, C: torch.einsum("ij,jk,kl->", A, B, C),
+    "einsum-batched": lambda A, B, W: (torch.einsum("bij,bjk->bik", A, B) * W).sum(),
+}
+
+
+def _linalg(spec: Spec, wrap: Wrap) -> Impl:
+    """``value = f(*inputs, *constants)``, then ``torch.autograd.grad(value, inputs)`` (no ``.grad`` to reset)."""
+    if wrap is not _eager:
+        raise NotApplicableError(
+            "not in this comparison: inductor compiles for seconds (22 s for log det) and lowers the einsum "
+            "chain to loops (35 ms at n = 64)"
+        )
+    fn = spec.args["fn"]
+    f = LINALG[fn]
+
+    def setup() -> tuple[list[torch.Tensor], list[torch.Tensor]]:
+        inputs, constants = linalg_arrays(fn, spec.args["n"])
+        return [torch.from_numpy(a).requires_grad_() for a in inputs], [torch.from_numpy(c) for c in constants]
+
+    def step(state: tuple[list[torch.Tensor], list[torch.Tensor]]) -> tuple[torch.Tensor, tuple[torch.Tensor, ...]]:
+        inputs, constants = state
+        value = f(*inputs, *constants)
+        return value.detach(), torch.autograd.grad(value, inputs)
+
+    def outputs(_: Any, ret: tuple[torch.Tensor, tuple[torch.Tensor, ...]]) -> Outputs:
+        value, grads = ret
+        return linalg_outputs(fn, _array(value), [_array(g) for g in grads])
+
+    return Impl(setup=setup, step=step, outputs=outputs)
+
+
 BUILDERS = {
     "step": _step,
     "backward": _backward,
@@ -192,6 +238,7 @@ BUILDERS = {
     "hessian": _hessian,
     "op": _op,
     "op_backward": _op_backward,
+    "linalg": _linalg,
 }
 
 
