@@ -21,6 +21,7 @@ import matgrad.linalg as la
 from matgrad.primitives.notation import evaluate_formula
 from table_specs import HYPOTHESIS, normal
 from table_specs.decompositions import SPECS, invertible, separated_singular, separated_symmetric, spd
+from table_specs.norms import SPECS as NORM_SPECS
 
 P = mg.primitives
 
@@ -475,7 +476,7 @@ def _svd_gauge_free(result):
 
 
 # ----- the notation's JVP column (explain's differential reading evaluates it) ---------------------------
-OWN_ROWS = [spec for spec in SPECS if spec.via is None]
+OWN_ROWS = [spec for spec in SPECS + NORM_SPECS if spec.via is None]
 
 
 @pytest.mark.parametrize("spec", OWN_ROWS, ids=[spec.name for spec in OWN_ROWS])

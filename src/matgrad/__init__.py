@@ -56,6 +56,7 @@ from .primitives.convolution import *  # noqa: F403
 from .primitives.decompositions import *  # noqa: F403
 from .primitives.elementwise_math import *  # noqa: F403
 from .primitives.matrices import *  # noqa: F403
+from .primitives.norms import *  # noqa: F403
 from .primitives.products import *  # noqa: F403
 from .primitives.rearrange import *  # noqa: F403
 from .primitives.scans import *  # noqa: F403

@@ -2,7 +2,7 @@
 
 Each function has NumPy's signature and semantics (batched over leading axes); the rules and the
 conventions at repeated eigenvalues, singular matrices and kinks are documented in
-:mod:`matgrad.primitives.decompositions`.  ``logdet`` is a matgrad extra.
+:mod:`matgrad.primitives.decompositions` and :mod:`matgrad.primitives.norms`.  ``logdet`` is a matgrad extra.
 """
 
 from __future__ import annotations
@@ -17,17 +17,15 @@ from .primitives.decompositions import (
     eigvalsh,
     inv,
     logdet,
-    matrix_norm,
     matrix_power,
-    norm,
     pinv,
     slogdet,
     solve,
     svd,
     svdvals,
-    vector_norm,
 )
 from .primitives.linalg import matmul
+from .primitives.norms import matrix_norm, norm, vector_norm
 
 __all__ = [
     "LinAlgError",

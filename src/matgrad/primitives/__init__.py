@@ -4,7 +4,7 @@
 explicitly (``register(...)`` at the end of each file), and registering a name twice is an error.
 """
 
-from . import convolution, decompositions, elementwise_math, matrices, products, rearrange, scans
+from . import convolution, decompositions, elementwise_math, matrices, norms, products, rearrange, scans
 from .composites import (
     concatenate,
     cross_entropy,
@@ -46,6 +46,7 @@ from .elementwise_math import *  # noqa: F403
 from .linalg import matmul, transpose
 from .matrices import *  # noqa: F403
 from .nn import log_softmax, softmax, softmax_cross_entropy
+from .norms import *  # noqa: F403
 from .notation import Notation
 from .products import *  # noqa: F403
 from .rearrange import *  # noqa: F403
@@ -54,7 +55,7 @@ from .scans import *  # noqa: F403
 from .shape import broadcast_to, getitem, reshape, scatter_add
 
 # The rest of NumPy's differentiable surface: each module lists its public functions in __all__.
-SURFACE_MODULES = (elementwise_math, scans, products, matrices, decompositions, rearrange, convolution)
+SURFACE_MODULES = (elementwise_math, scans, products, matrices, decompositions, norms, rearrange, convolution)
 
 __all__ = [
     "TABLE", "Notation", "Primitive", "register", "unbroadcast",
