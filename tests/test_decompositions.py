@@ -410,11 +410,10 @@ def test_norm_kinks():
     np.testing.assert_allclose(mg.grad(lambda a: la.norm(a, 2))(d), np.diag([0.5, 0.5, 0.0]), atol=1e-15)
 
 
-def test_det_at_a_singular_matrix_has_a_value_but_its_gradient_raises():
+def test_det_at_a_singular_matrix_has_a_value_and_a_gradient_but_logdet_is_minus_infinity():
     singular = np.array([[1.0, 2.0], [2.0, 4.0]])
     assert la.det(singular) == 0.0
-    with pytest.raises(np.linalg.LinAlgError, match="inv: the matrix is singular"):
-        mg.grad(la.det)(singular)
+    np.testing.assert_allclose(mg.grad(la.det)(singular), [[4.0, -2.0], [-2.0, 1.0]], atol=1e-14)  # cofactors
     assert la.logdet(singular) == -np.inf
     assert np.isnan(la.logdet(-np.eye(3)))
     stack = np.stack([np.eye(2), np.diag([-1.0, 1.0]), 2 * np.eye(2)])  # det 1, −1, 4
@@ -578,3 +577,17 @@ def test_norms_and_svd_of_lists_holding_tensors():
         assert listed == stacked, name
     u, s, _ = mg.numpy.linalg.svd(rows(mg.tensor(0.7, requires_grad=True)), full_matrices=False)
     assert s.requires_grad and u.shape == (3, 3)
+
+
+@pytest.mark.parametrize("rank", [0, 1, 2])
+def test_det_gradient_at_a_singular_matrix_is_its_cofactor_matrix(rank):
+    """det is a polynomial: its gradient, the cofactor matrix, exists where A⁻¹ does not."""
+    r = rng(rank)
+    a = normal(r, 3, rank) @ normal(r, rank, 3)  # rank < 3: exactly singular, no inverse
+    minor = lambda i, j: np.linalg.det(np.delete(np.delete(a, i, axis=0), j, axis=1))
+    cofactors = np.array([[(-1) ** (i + j) * minor(i, j) for j in range(3)] for i in range(3)])
+    np.testing.assert_allclose(mg.grad(la.det)(a), cofactors, atol=1e-12)
+    tangent = normal(r, 3, 3)
+    np.testing.assert_allclose(mg.jvp(la.det, (a,), (tangent,))[1], np.sum(cofactors * tangent), atol=1e-12)
+    batch = np.stack([a, invertible(r, 3, 3)])  # one singular matrix sends the whole stack to the SVD
+    mg.gradcheck(la.det, [batch])

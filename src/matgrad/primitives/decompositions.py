@@ -35,8 +35,9 @@ Conventions
 - **Gauge.**  Eigenvectors and singular vectors are NumPy's (each column's sign is LAPACK's
   choice); the rules hold for any valid factorization.
 - **Singular matrices.**  inv and solve raise ``LinAlgError`` naming the operation.  det's gradient
-  ``det(A) A⁻ᵀ`` uses the inverse: at a singular matrix (where the true gradient is the adjugate)
-  the backward pass raises that error too; slogdet and logdet have no gradient there (log 0).
+  ``det(A) A⁻ᵀ`` is computed through the inverse; at an exactly singular matrix, from the SVD as the
+  cofactor matrix (the transposed adjugate), which exists there (first order; differentiating that
+  gradient again at a singular matrix raises).  slogdet and logdet have no gradient there (log 0).
 - **pinv** is differentiated where the rank is locally constant (always for full rank): the
   Golub–Pereyra formula evaluated with the computed ``A⁺`` (NumPy's ``rcond`` cutoff); across a
   change of rank the pseudo-inverse is discontinuous and has no derivative.
@@ -288,12 +289,35 @@ inv = Primitive(
 )
 
 
+def _cofactors(a: np.ndarray) -> np.ndarray:
+    """The cofactor matrix det(A) A⁻ᵀ, also where A is singular: with A = U S Vᵀ it is
+    det(U) det(V) U diag(∏_{j≠i} s_j) Vᵀ, and the products leaving one s out need no division."""
+    u, s, vh = np.linalg.svd(a)
+    ones = np.ones(s.shape[:-1] + (1,), s.dtype)
+    before = np.cumprod(np.concatenate([ones, s[..., :-1]], axis=-1), axis=-1)  # ∏_{j<i} s_j
+    after = np.cumprod(np.concatenate([ones, s[..., :0:-1]], axis=-1), axis=-1)[..., ::-1]  # ∏_{j>i} s_j
+    orientation = np.linalg.det(u) * np.linalg.det(vh)  # ±1
+    return _per_matrix(orientation) * ((u * (before * after)[..., None, :]) @ vh)
+
+
+def _det_slope(out: Any, a: Any) -> Any:
+    """∂ det A / ∂A = det(A) A⁻ᵀ, computed through the inverse; at an exactly singular A (whose
+    inverse does not exist but whose cofactors do), from the SVD.  A Tensor ``a`` (a rule being
+    differentiated again) keeps the inverse's form, which the table differentiates."""
+    if type(a) is Tensor:
+        return _per_matrix(out) * inv(a).mT
+    try:
+        return _per_matrix(out) * np.linalg.inv(a).mT
+    except np.linalg.LinAlgError:
+        return _cofactors(a)
+
+
 def _det_vjp(g: Any, out: Any, a: Any) -> Any:
-    return _per_matrix(g * out) * inv(a).mT  # g det(A) A⁻ᵀ
+    return _per_matrix(g) * _det_slope(out, a)  # g det(A) A⁻ᵀ
 
 
 def _det_jvp(t: Any, out: Any, a: Any) -> Any:
-    return out * _trace(solve(a, t))  # det(A) tr(A⁻¹ dA)
+    return (_det_slope(out, a) * t).sum(axis=(-2, -1))  # det(A) tr(A⁻¹ dA) = det(A) A⁻ᵀ : dA
 
 
 det = Primitive(
