@@ -5,6 +5,7 @@ norms, singular matrices) and clear errors.  The table-wide checks live in test_
 
 from __future__ import annotations
 
+import gc
 import math
 import re
 
@@ -591,3 +592,87 @@ def test_det_gradient_at_a_singular_matrix_is_its_cofactor_matrix(rank):
     np.testing.assert_allclose(mg.jvp(la.det, (a,), (tangent,))[1], np.sum(cofactors * tangent), atol=1e-12)
     batch = np.stack([a, invertible(r, 3, 3)])  # one singular matrix sends the whole stack to the SVD
     mg.gradcheck(la.det, [batch])
+
+
+# ----- solve keeps the forward's LU for the backward pass (SciPy present) --------------------------------
+@pytest.mark.parametrize("b_shape", [(40,), (40, 3)])
+def test_solve_with_the_forward_lu_gives_the_same_derivatives(b_shape):
+    """At n ≥ _LU_MIN_SIZE the VJPs and JVPs solve with the forward's LU (trans=1 for Aᵀ)."""
+    from matgrad.primitives import decompositions
+
+    assert decompositions._scipy_lu() is not None  # the test extra installs SciPy (through scikit-learn)
+    r = rng(5)
+    a, b = invertible(r, 40, 40), normal(r, *b_shape)
+    calls = []
+    lu_factor, lu_solve = decompositions._scipy_lu()
+    spy = lambda *args, **kwargs: calls.append(kwargs.get("trans", 0)) or lu_solve(*args, **kwargs)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(decompositions, "_scipy_lu", lambda: (lu_factor, spy))
+        mg.gradcheck(la.solve, [a, b], order=2)
+        tangents = (normal(r, 40, 40), normal(r, *b_shape))
+        with_lu = mg.jvp(la.solve, (a, b), tangents)[1]  # the primal, which holds its LU, is dropped
+        grads = mg.compile(lambda a, b: mg.sum(la.solve(a, b) ** 2), argnums=(0, 1))(a, b)[1]
+    assert calls.count(1) >= 2 and calls.count(0) >= 2  # the backward's Aᵀ solves and the JVPs' A solves
+    gc.collect()  # graphs and compiled plans hold reference cycles
+    assert not decompositions._KEPT_LU  # nothing outlives the results it was kept for
+    np.testing.assert_allclose(with_lu, np.linalg.solve(a, tangents[1] - tangents[0] @ np.linalg.solve(a, b)))
+    x = np.linalg.solve(a, b)
+    np.testing.assert_allclose(grads[1], np.linalg.solve(a.T, 2 * x), rtol=1e-10)
+
+
+def test_solve_without_scipy_or_below_the_size_takes_numpys_path(monkeypatch):
+    from matgrad.primitives import decompositions
+
+    r = rng(6)
+    a, b = invertible(r, 40, 40), normal(r, 40)
+    with_lu = mg.grad(lambda a: mg.sum(la.solve(a, b)))(a)
+    monkeypatch.setattr(decompositions, "_scipy_lu", lambda: None)
+    np.testing.assert_allclose(mg.grad(lambda a: mg.sum(la.solve(a, b)))(a), with_lu, rtol=1e-10)
+    gc.collect()
+    assert not decompositions._KEPT_LU
+
+
+def test_solve_through_the_lu_names_a_singular_matrix():
+    a = np.ones((40, 40))
+    with pytest.raises(np.linalg.LinAlgError, match="solve: .*singular"):
+        la.solve(a, np.ones(40))
+
+
+@pytest.mark.parametrize("spec", [s for s in SPECS if s.prim == "solve"], ids=lambda s: s.name)
+def test_every_solve_spec_through_the_forward_lu(spec, monkeypatch):
+    """The table's solve specs (small matrices) with the LU path forced on: same derivatives."""
+    from matgrad.primitives import decompositions
+
+    monkeypatch.setattr(decompositions, "_LU_MIN_SIZE", 1)
+    f, args = spec.function(spec.inputs())
+    mg.gradcheck(f, args, order=2)
+    mg.dot_product_test(f, args)
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_slogdet_from_the_forward_lu_matches_numpy_sign_and_all(seed, monkeypatch):
+    """At n ≥ _LU_MIN_SIZE slogdet reads sign and log|det| off the kept LU (pivot swaps counted),
+    and log det's gradient A⁻ᵀ comes from that LU, not a second factorization."""
+    from matgrad.primitives import decompositions
+
+    a = normal(rng(seed), 40, 40)  # either sign of the determinant
+    sign, logabsdet = la.slogdet(a)
+    want_sign, want_log = np.linalg.slogdet(a)
+    assert sign == want_sign
+    np.testing.assert_allclose(logabsdet, want_log, rtol=1e-12)
+    inverted, inverse = [], decompositions.inv
+    monkeypatch.setattr(decompositions, "inv", lambda *args: inverted.append(1) or inverse(*args))
+    gradient = mg.grad(lambda a: la.slogdet(a)[1])(a)
+    assert not inverted  # the LU was reused
+    np.testing.assert_allclose(gradient, np.linalg.inv(a).T, rtol=1e-9, atol=1e-12)
+    singular = np.ones((40, 40))
+    assert tuple(la.slogdet(singular)) == tuple(np.linalg.slogdet(singular))
+
+
+@pytest.mark.parametrize("spec", [s for s in SPECS if s.prim == "slogdet"], ids=lambda s: s.name)
+def test_every_slogdet_spec_through_the_forward_lu(spec, monkeypatch):
+    from matgrad.primitives import decompositions
+
+    monkeypatch.setattr(decompositions, "_LU_MIN_SIZE", 1)
+    f, args = spec.function(spec.inputs())
+    mg.gradcheck(f, args, order=2)

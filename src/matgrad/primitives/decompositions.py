@@ -52,6 +52,8 @@ from __future__ import annotations
 
 import functools
 import operator
+import warnings
+import weakref
 from collections import namedtuple
 from collections.abc import Sequence
 from typing import Any
@@ -268,6 +270,56 @@ def _rows(e: Any, kind: str, text: str, pick: Any) -> Any:
     return structural(kind, e, text, text, lambda v, c: pick(np.asarray(v), c))
 
 
+# ----- the forward's LU, kept for the backward pass (SciPy, optional) -----------------------------------
+# NumPy keeps no factorization between calls, so a VJP would factor A again (solve: three LUs for a
+# value and both gradients; log det: an LU, then a fresh inverse).  Where SciPy is installed (the cli
+# extra brings it), the forward pass of one nonsingular matrix factors it with ``lu_factor`` and keeps
+# the LU beside its result, keyed by that result (the backward pass receives it as ``out``) and checked
+# against the very ``a`` it factored; the rules then solve with it (``trans=1`` for Aᵀ).  Anything else
+# (a stack, a Tensor being differentiated again, a miss) takes NumPy's way: the numbers never depend on
+# whether the LU was kept, only the time does.
+_LU_MIN_SIZE = 32  # below this, SciPy's per-call overhead costs more than the factorization it saves
+_KEPT_LU: dict[int, tuple[Any, Any]] = {}  # id(result) → (the a factored, its LU and pivots)
+
+
+@functools.cache
+def _scipy_lu() -> tuple[Any, Any] | None:
+    try:
+        from scipy.linalg import lu_factor, lu_solve
+    except ImportError:
+        return None
+    return lu_factor, lu_solve
+
+
+def _lu_of(a: Any) -> Any:
+    """``lu_factor(a)`` for one square float matrix of at least ``_LU_MIN_SIZE`` rows; ``None``
+    where that does not apply, SciPy is missing, or ``a`` is exactly singular (no LU to keep)."""
+    if not (type(a) is np.ndarray and a.ndim == 2 and a.shape[0] == a.shape[1] >= _LU_MIN_SIZE):
+        return None
+    if a.dtype.kind != "f" or _scipy_lu() is None:
+        return None
+    with warnings.catch_warnings():  # SciPy warns of an exact zero pivot; NumPy's way then raises
+        warnings.simplefilter("ignore")
+        factors = _scipy_lu()[0](a, check_finite=False)
+    return factors if np.all(np.diagonal(factors[0])) else None
+
+
+def _keep_lu(result: np.ndarray, a: np.ndarray, factors: Any) -> None:
+    key = id(result)
+    _KEPT_LU[key] = (a, factors)
+    weakref.finalize(result, _KEPT_LU.pop, key, None)  # the entry lives exactly as long as the result
+
+
+def _kept_lu(out: Any, a: Any) -> Any:
+    """The forward's LU of ``a`` if ``out`` is the result it computed from this very ``a``."""
+    entry = _KEPT_LU.get(id(out)) if type(a) is np.ndarray else None
+    return entry[1] if entry is not None and entry[0] is a else None
+
+
+def _lu_solve(factors: Any, rhs: np.ndarray, transposed: bool) -> np.ndarray:
+    return _scipy_lu()[1](factors, rhs, trans=int(transposed), check_finite=False)
+
+
 # ----- inv, det, slogdet ----------------------------------------------------------------------------
 inv = Primitive(
     "inv",
@@ -338,12 +390,28 @@ det = Primitive(
 
 
 def _slogdet_forward(a: Any) -> np.ndarray:
-    sign, logabsdet = np.linalg.slogdet(a)
-    return np.stack([sign, logabsdet], axis=-1)
+    factors = _lu_of(a)
+    if factors is None:
+        sign, logabsdet = np.linalg.slogdet(a)
+        return np.stack([sign, logabsdet], axis=-1)
+    pivots = np.diagonal(factors[0])
+    swaps = np.count_nonzero(factors[1] != np.arange(len(pivots)))
+    sign = (-1.0) ** swaps * np.prod(np.sign(pivots))
+    packed = np.array([sign, np.sum(np.log(np.abs(pivots)))], dtype=a.dtype)
+    _keep_lu(packed, a, factors)
+    return packed
+
+
+def _inverse_transposed(out: Any, a: Any) -> Any:
+    """A⁻ᵀ: from the forward's LU where it was kept (no second factorization), else inverted."""
+    factors = _kept_lu(out, a)
+    if factors is None:
+        return inv(a).mT
+    return _lu_solve(factors, np.eye(a.shape[-1], dtype=a.dtype), transposed=True)
 
 
 def _slogdet_vjp(g: Any, out: Any, a: Any) -> Any:
-    return _per_matrix(g[..., 1]) * inv(a).mT  # the sign is piecewise constant: only log|det| moves
+    return _per_matrix(g[..., 1]) * _inverse_transposed(out, a)  # the sign is piecewise constant
 
 
 def _slogdet_jvp(t: Any, out: Any, a: Any) -> Any:
@@ -409,7 +477,20 @@ def logdet(a: Any) -> Any:
 
 # ----- solve ------------------------------------------------------------------------------------------
 def _solve_forward(a: Any, b: Any) -> np.ndarray:
-    return np.linalg.solve(a, b)
+    factors = _lu_of(a) if type(b) is np.ndarray and b.dtype == a.dtype and b.ndim in (1, 2) else None
+    if factors is None or b.shape[0] != a.shape[0]:
+        return np.linalg.solve(a, b)  # NumPy's result, or its error (shapes, a singular matrix)
+    x = _lu_solve(factors, b, transposed=False)
+    _keep_lu(x, a, factors)
+    return x
+
+
+def _solve_with(a: Any, out: Any, rhs: Any, transposed: bool) -> Any:
+    """A⁻¹ rhs (Aᵀ⁻¹ rhs if ``transposed``): with the forward's LU where kept, else a solve."""
+    factors = _kept_lu(out, a) if type(rhs) is np.ndarray else None
+    if factors is not None:
+        return _lu_solve(factors, rhs, transposed)
+    return solve(a.mT if transposed else a, rhs)
 
 
 def _as_columns(v: Any, b: Any) -> Any:
@@ -417,26 +498,30 @@ def _as_columns(v: Any, b: Any) -> Any:
     return v[..., None] if len(shape_of(b)) == 1 else v
 
 
-def _adjoint_solve(g: Any, a: Any, b: Any) -> Any:
+def _adjoint_solve(g: Any, out: Any, a: Any, b: Any) -> Any:
     """A⁻ᵀ G, by a solve with Aᵀ (columns when b is a vector)."""
-    return solve(a.mT, _as_columns(g, b))
+    return _solve_with(a, out, _as_columns(g, b), transposed=True)
 
 
 def _solve_vjp_a(g: Any, out: Any, a: Any, b: Any) -> Any:
-    grad = -(_adjoint_solve(g, a, b) @ _as_columns(out, b).mT)  # −A⁻ᵀ G Xᵀ
+    grad = -(_adjoint_solve(g, out, a, b) @ _as_columns(out, b).mT)  # −A⁻ᵀ G Xᵀ
     return unbroadcast(grad, a.shape)
 
 
 def _solve_vjp_b(g: Any, out: Any, a: Any, b: Any) -> Any:
-    grad = _adjoint_solve(g, a, b)  # A⁻ᵀ G
+    grad = _adjoint_solve(g, out, a, b)  # A⁻ᵀ G
     if len(shape_of(b)) == 1:
         grad = grad[..., 0]
     return unbroadcast(grad, b.shape)
 
 
 def _solve_jvp_a(t: Any, out: Any, a: Any, b: Any) -> Any:
-    moved = solve(a, -(t @ _as_columns(out, b)))  # dX = −A⁻¹ dA X
+    moved = _solve_with(a, out, -(t @ _as_columns(out, b)), transposed=False)  # dX = −A⁻¹ dA X
     return moved[..., 0] if len(shape_of(b)) == 1 else moved
+
+
+def _solve_jvp_b(t: Any, out: Any, a: Any, b: Any) -> Any:
+    return _solve_with(a, out, t, transposed=False)
 
 
 def _b_columns(v: Any, context: dict) -> Any:
@@ -457,7 +542,7 @@ solve = Primitive(
     "solve",
     _solve_forward,
     vjp=[_solve_vjp_a, _solve_vjp_b],
-    jvp=[_solve_jvp_a, lambda t, out, a, b: solve(a, t)],
+    jvp=[_solve_jvp_a, _solve_jvp_b],
     notation=custom(
         _inverse(x0) @ x1,
         vjp=(-(_adjoint_note @ _columns_note(out).T), structural("b_shaped", _adjoint_note, "{0}", "{0}", _b_shaped)),
