@@ -2,11 +2,17 @@
 
 Nothing is ever evaluated as Python: ``ast.parse(text, mode="eval")`` gives a syntax tree, and
 :class:`_Builder` accepts only numeric literals, names, ``+ - * / ** @``, unary ``- +``, calls of
-whitelisted functions by bare name (keywords ``axis=`` and ``keepdims=`` with literal values),
+whitelisted functions by bare name (their literal parameters, such as ``axis=0``, ``keepdims=True``,
+``reshape(x, (3, 2))``'s shape, ``mode="same"`` or einsum's subscripts ``"ij,jk->ik"``, are
+numbers, strings, ``True``/``False``/``None``, ``inf`` or tuples of them, never expressions), a
+list of expressions ``[A, B]`` as the argument of ``concatenate``, ``stack`` and the like only,
 ``.T``, indexing with literal ints and slices, one comparison at a time (``z > 0``: a 0/1 mask,
 with no derivative), ``eye(n)`` with a literal n, and ``I`` (also ``𝐈``), the identity of the
 size its use fixes (``X + 2*I``).  Anything else is a :class:`FormulaError` naming the construct
 and its column.
+
+A name is a function if the table has it: ``diff`` or ``pad`` cannot also be a variable, so
+that ``exp + 1`` is caught as a missing call rather than read as a variable named exp.
 """
 
 from __future__ import annotations
@@ -20,7 +26,7 @@ from typing import Any
 import numpy as np
 
 from ..tensor import Tensor
-from .functions import CALLS, COMPARISONS, FUNCTIONS, UNSUPPORTED, Function
+from .functions import CALLS, COMPARISONS, FUNCTIONS, LITERAL_KINDS, UNSUPPORTED, Function
 from .identity import CARRIED, Unsized, size_for
 from .render import to_text
 from .tree import Const, FormulaError, Node, Op, Slice, Var, walk
@@ -258,7 +264,8 @@ class _Builder:
         if name.startswith("__") or name.endswith("__"):
             raise self.error(f"unsupported name {name!r}", node, "dunder names are not allowed")
         if name in FUNCTIONS or name in UNSUPPORTED:
-            raise self.error(f"function {name!r} used as a variable", node, f"call it, as in {name}(x)")
+            hint = f"call it, as in {name}(x); a variable needs another name, e.g. {name}_"
+            raise self.error(f"function {name!r} used as a variable", node, hint)
         if name not in self.names:
             self.names.append(name)
         return Var(name, self.span(node))
@@ -323,8 +330,7 @@ class _Builder:
         if isinstance(inner, ast.Constant) and type(inner.value) is int:
             return -inner.value if inner is not node else inner.value
         text = self.line[slice(*self.span(node))]
-        hints = {"axis": "axis= takes a literal int or a tuple of ints, e.g. axis=0 or axis=(0, 1)",
-                 "size": "eye(n) takes a literal int, e.g. eye(3); or write I, sized by its use (X + I)"}
+        hints = {"size": "eye(n) takes a literal int, e.g. eye(3); or write I, sized by its use (X + I)"}
         hint = hints.get(role, "only literal integers and slices, e.g. x[0], x[:, -1] or x[1:3]")
         raise self.error(f"unsupported {role} {text!r}", node, hint)
 
@@ -337,16 +343,63 @@ class _Builder:
         for arg in node.args:
             if isinstance(arg, ast.Starred):
                 raise self.error("unsupported syntax '*' in a call", arg)
-        params = tuple(self.keyword(function, spelled, kw) for kw in node.keywords)
-        if len(node.args) != len(function.params):
-            count = len(function.params)
-            plural = "s" * (count != 1)
-            reason = f"{spelled} takes {count} argument{plural}, got {len(node.args)}"
-            raise self.error(reason, node.func, f"use {function.signature(spelled)}")
+        keywords = dict(self.keyword(function, spelled, kw) for kw in node.keywords)
         if function.name == "eye":
+            self.count(function, spelled, node, len(node.args) == 1)
             return Op("eye", (), (("n", self.size(node.args[0])),), span=self.span(node))
-        args = tuple(self.build(arg) for arg in node.args)
-        return Op(function.name, args, params, span=self.span(node))
+        arrays, literals = self.arguments(function, spelled, node, keywords)
+        literals.update((key, value) for key, value in keywords.items() if key not in literals)
+        args = tuple(self.build(arg) for arg in arrays)
+        return Op(function.name, args, tuple(literals.items()), span=self.span(node))
+
+    def arguments(
+        self, function: Function, spelled: str, node: ast.Call, keywords: dict[str, Any]
+    ) -> tuple[list[ast.expr], dict[str, Any]]:
+        """The argument nodes that are arrays, and the literal parameters written positionally
+        (in the table's order, with those given by keyword): as Python binds a signature."""
+        positional = list(node.args)
+        unnamed = [name for name in function.literals if name not in keywords]
+        if function.arrays == "variadic":  # einsum(subscripts, *operands): the literals lead
+            literal_nodes, arrays = positional[: len(unnamed)], positional[len(unnamed) :]
+            self.count(function, spelled, node, len(literal_nodes) == len(unnamed) and len(arrays) >= 1)
+        else:
+            arrays, literal_nodes = positional[: len(function.params)], positional[len(function.params) :]
+            twice = [name for name in function.literals[: len(literal_nodes)] if name in keywords]
+            if twice:
+                raise self.error(f"{spelled} got {twice[0]} twice, by position and by keyword", node.func)
+            right = len(arrays) == len(function.params) and len(literal_nodes) == len(unnamed)
+            self.count(function, spelled, node, right)
+            unnamed = function.literals[: len(literal_nodes)]
+        if function.arrays == "list":
+            arrays = self.listed(arrays[0], spelled)
+        literals = {name: self.literal(each, name) for name, each in zip(unnamed, literal_nodes)}
+        ordered = {name: literals.get(name, keywords.get(name)) for name in function.literals}
+        return arrays, ordered
+
+    def count(self, function: Function, spelled: str, node: ast.Call, right: bool) -> None:
+        """Refuse a call with the wrong number of positional arguments, showing the signature."""
+        if right:
+            return
+        expected = len(function.literals) + (1 if function.arrays != "fixed" else len(function.params))
+        at_least = "at least " * (function.arrays == "variadic")
+        reason = f"{spelled} takes {at_least}{expected} argument{'s' * (expected != 1)}, got {len(node.args)}"
+        raise self.error(reason, node.func, f"use {function.signature(spelled)}")
+
+    def listed(self, node: ast.expr, spelled: str) -> list[ast.expr]:
+        """The arrays of ``concatenate([A, B])``: a list (or tuple) literal of expressions."""
+        if not isinstance(node, (ast.List, ast.Tuple)) or not node.elts:
+            example = f"{spelled}([A, B])"
+            raise self.error(f"{spelled} takes a list of arrays", node, f"write them in brackets, e.g. {example}")
+        return list(node.elts)
+
+    def literal(self, node: ast.expr, name: str) -> Any:
+        """The literal value of parameter ``name``, of the kind it takes (``LITERAL_KINDS``)."""
+        kind = LITERAL_KINDS.get(name, "ints")
+        value = _literal_value(node)
+        if value is _NOT_LITERAL or not _KINDS[kind][0](value):
+            text = self.line[slice(*self.span(node))]
+            raise self.error(f"unsupported {name} {text!r}", node, _KINDS[kind][1].format(name=name))
+        return value
 
     def size(self, node: ast.expr) -> int:
         """The literal n of ``eye(n)``."""
@@ -369,17 +422,60 @@ class _Builder:
     def keyword(self, function: Function, spelled: str, kw: ast.keyword) -> tuple[str, Any]:
         if kw.arg is None:
             raise self.error("unsupported syntax '**' in a call", kw)
-        if kw.arg not in function.keywords:
-            allowed = f"allowed: {', '.join(function.keywords)}" if function.keywords else "it takes none"
+        names = (*function.literals, *function.keywords)
+        if kw.arg not in names:
+            allowed = f"allowed: {', '.join(names)}" if names else "it takes none"
             raise self.error(f"unsupported keyword {kw.arg!r} for {spelled}", kw, allowed)
-        value = kw.value
-        if kw.arg == "keepdims":
-            if not (isinstance(value, ast.Constant) and isinstance(value.value, bool)):
-                raise self.error("unsupported keepdims value", value, "keepdims= takes the literal True or False")
-            return kw.arg, value.value
-        if isinstance(value, ast.Tuple):
-            return kw.arg, tuple(self.literal_int(item, "axis") for item in value.elts)
-        return kw.arg, self.literal_int(value, "axis")
+        return kw.arg, self.literal(kw.value, kw.arg)
+
+
+_NOT_LITERAL = object()  # what _literal_value gives for an expression that is not a literal
+
+
+def _literal_value(node: ast.expr) -> Any:
+    """A literal written in a formula: a number, string, True/False/None, ``inf``, a negated
+    number, or a tuple (or list) of literals; else ``_NOT_LITERAL``."""
+    if isinstance(node, ast.Constant) and (node.value is None or type(node.value) in (int, float, str, bool)):
+        return node.value
+    if isinstance(node, ast.Name) and node.id == "inf":
+        return float("inf")
+    if isinstance(node, ast.UnaryOp) and isinstance(node.op, (ast.USub, ast.UAdd)):
+        inner = _literal_value(node.operand)
+        if not _is_number(inner):
+            return _NOT_LITERAL
+        return -inner if isinstance(node.op, ast.USub) else inner
+    if isinstance(node, (ast.Tuple, ast.List)):
+        items = tuple(_literal_value(item) for item in node.elts)
+        return _NOT_LITERAL if any(item is _NOT_LITERAL for item in items) else items
+    return _NOT_LITERAL
+
+
+def _is_number(value: Any) -> bool:
+    return type(value) in (int, float)
+
+
+def _nested(test: Any) -> Any:
+    """``test`` of a value, or of every item of a tuple of them, nested: ``(1, (2, 3))``."""
+    return lambda value: all(map(_nested(test), value)) if isinstance(value, tuple) else test(value)
+
+
+_INTS = _nested(lambda value: type(value) is int)
+#: Each kind of literal parameter (``LITERAL_KINDS``): the test a value must pass, and the hint.
+_KINDS = {
+    "ints": (_INTS, "{name} takes a literal int or a tuple of ints, e.g. {name}=2 or {name}=(3, 2)"),
+    "axis": (lambda value: value is None or _INTS(value), "axis takes a literal int, a tuple of ints or None, e.g. "
+             "axis=0 or axis=(0, 1)"),
+    "bool": (lambda value: type(value) is bool, "{name}= takes the literal True or False"),
+    "string": (lambda value: type(value) is str, "{name}= takes a string literal, e.g. {name}='same'"),
+    "subscripts": (lambda value: type(value) is str, "einsum's subscripts are a string literal, e.g. "
+                   "einsum('ij,jk->ik', A, B)"),
+    "order": (lambda value: _is_number(value) or type(value) is str, "ord= takes a number, inf, -inf, 'fro' or 'nuc'"),
+    "bound": (lambda value: value is None or _is_number(value), "{name} takes a literal number or None, e.g. "
+              "clip(x, -1, 1)"),
+    "numbers": (_nested(_is_number), "{name}= takes a literal number or a tuple of numbers, e.g. {name}=(1, 2, 3)"),
+    "padding": (lambda value: type(value) is str or _INTS(value), "padding= takes an int, a tuple of ints, "
+                "'valid' or 'same'"),
+}
 
 
 #: The node types a formula may contain, each with the method that checks and converts it.

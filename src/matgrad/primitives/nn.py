@@ -127,12 +127,8 @@ softmax_cross_entropy = Primitive(
         lambda t, out, z, y, axis=-1: -(t * log_softmax(z, axis=axis)).sum(axis=axis),
     ],
     notation=custom(
-        structural(
-            "cross_entropy",
-            x0,
-            "−Σ y ⊙ log softmax({0})",
-            r"-\sum y \odot \log\operatorname{softmax}({0})",
-            lambda v, c: v,
+        -structural(  # one loss per example: the class axis summed away
+            "row_dot", x1 * _log_softmax_of(x0), "Σⱼ {0}", r"\sum_j {0}", lambda v, c: np.sum(v, axis=_axis(c))
         ),
         vjp=(_per_example(g) * (_softmax_of(x0) - x1), -_per_example(g) * _log_softmax_of(x0)),
         jvp=(

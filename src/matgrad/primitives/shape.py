@@ -162,7 +162,7 @@ concatenate = Primitive(
     jvp=lambda i, t, out, *xs, axis=0: concatenate(*_zeros_beside(i, t, xs), axis=axis),
     notation=_moves(
         "concatenate",
-        ("[{0}, …]", lambda v, c: v),
+        ("[{0}, …]", lambda v, c: np.concatenate(c["inputs"], axis=_params(c).get("axis", 0))),  # every input
         ("block({0})", lambda v, c: _block(np.asarray(v), c)),
         "[{g}]_(offset + k)",
         "slice",
@@ -176,7 +176,7 @@ stack = Primitive(
     jvp=lambda i, t, out, *xs, axis=0: stack(*_zeros_beside(i, t, xs), axis=axis),
     notation=_moves(
         "stack",
-        ("stack({0}, …)", lambda v, c: v),
+        ("stack({0}, …)", lambda v, c: np.stack(c["inputs"], axis=_params(c).get("axis", 0))),  # every input
         ("{0}[i]", lambda v, c: np.asarray(v)[_slab(_params(c).get("axis", 0), np.ndim(v), c["argnum"])]),
         "[{g}]_(i, k)",
         "slice",
