@@ -674,3 +674,11 @@ def test_astype_gradient_has_the_input_dtype(source, target):
     g = mg.grad(lambda x: mg.sum(P.astype(x, dtype=np.dtype(target)) * 3.0))(x)
     assert g.dtype == source
     np.testing.assert_array_equal(g, [3.0, 3.0])
+
+
+def test_one_hot_allocates_rows_not_a_class_by_class_identity():
+    """np.eye(C)[labels] would ask for C² entries (4 TB at C = 10⁶): the rows alone are 12 MB."""
+    labels = np.array([[0, 999_999], [5, 5]])
+    rows = mg.one_hot(labels, 1_000_000, dtype=np.float32)
+    assert rows.shape == (2, 2, 1_000_000) and rows.dtype == np.float32
+    assert rows.sum() == 4 and rows[0, 1, 999_999] == 1 and rows[1, 0, 5] == rows[1, 1, 5] == 1

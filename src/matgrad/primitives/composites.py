@@ -83,7 +83,9 @@ def one_hot(labels: Any, num_classes: int, dtype: Any = np.float64) -> np.ndarra
             f"one_hot: labels must lie in [0, {num_classes}), got values from {labels.min()} "
             f"to {labels.max()}"
         )
-    return np.eye(num_classes, dtype=dtype)[labels]
+    rows = np.zeros(labels.shape + (num_classes,), dtype=dtype)  # n × C, not the C × C of np.eye(C)[labels]
+    np.put_along_axis(rows, labels[..., None], 1, axis=-1)
+    return rows
 
 
 def cross_entropy(logits: Any, targets: Any, axis: int = -1, reduction: str = "mean") -> Any:
