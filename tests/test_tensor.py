@@ -1,5 +1,8 @@
 """Tensor: interop with NumPy and Python scalars, dtypes, repr, and errors on bad input."""
 
+import operator
+import re
+
 import numpy as np
 import pytest
 
@@ -177,3 +180,39 @@ def test_grad_of_a_boolean_or_complex_output_is_an_error(f, says):
     """A comparison has no derivative and a complex output no gradient: never zeros or a complex number."""
     with pytest.raises(TypeError, match=says):
         mg.grad(f)(1.0)
+
+
+IN_PLACE = {
+    "+=": (operator.iadd, operator.add),
+    "-=": (operator.isub, operator.sub),
+    "*=": (operator.imul, operator.mul),
+    "/=": (operator.itruediv, operator.truediv),
+    "**=": (operator.ipow, operator.pow),
+    "@=": (operator.imatmul, operator.matmul),
+}
+
+
+@pytest.mark.parametrize("update", list(IN_PLACE))
+def test_in_place_update_of_a_tensor_that_requires_grad(update):
+    """Refused while recording (Python would rebind the name to a new node, leaving any optimizer
+    with the old leaf); done in place under no_grad, the way an optimizer step updates a weight."""
+    in_place, plain = IN_PLACE[update]
+    W = mg.tensor(np.full((2, 2), 2.0), requires_grad=True, name="W")
+    other = np.array([[1.5, 0.5], [0.5, 1.5]])
+    with pytest.raises(RuntimeError, match=rf"{re.escape(update)}: the Tensor 'W' requires grad.*mg.no_grad"):
+        in_place(W, other)
+    with mg.no_grad():
+        result = in_place(W, other)
+    assert result is W and W.is_leaf and W.requires_grad
+    np.testing.assert_allclose(W.data, plain(np.full((2, 2), 2.0), other))
+
+
+def test_in_place_update_of_a_constant_builds_a_new_tensor_and_keeps_saved_values():
+    """A constant's values may be saved by a recorded node: ``x += 1`` must not change its gradient."""
+    x, w = mg.tensor(np.array([1.0, 2.0])), mg.tensor(np.array([3.0, 4.0]), requires_grad=True)
+    y = mg.sum(x * w)
+    before = x
+    x += 1.0
+    assert x is not before and np.array_equal(before.data, [1.0, 2.0])
+    y.backward()
+    np.testing.assert_array_equal(w.grad, [1.0, 2.0])

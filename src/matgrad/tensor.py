@@ -187,6 +187,43 @@ class Tensor:
     def __neg__(self) -> Tensor:
         return record(_p.neg, (self,), _NO_PARAMS)
 
+    # In place (``W -= lr * g``): a Tensor that requires grad is updated in place under
+    # ``no_grad`` (an optimizer step) and refused while recording, where Python would otherwise
+    # rebind the name to a new node and an optimizer holding the leaf would never see the update.
+    # A Tensor that requires no grad gets a new Tensor, as ``x = x + 1``: its values may be saved
+    # by a recorded node, whose gradient must not change under it.
+    def __iadd__(self, other: Any) -> Tensor:
+        return self._in_place("+", np.add, other, Tensor.__add__)
+
+    def __isub__(self, other: Any) -> Tensor:
+        return self._in_place("-", np.subtract, other, Tensor.__sub__)
+
+    def __imul__(self, other: Any) -> Tensor:
+        return self._in_place("*", np.multiply, other, Tensor.__mul__)
+
+    def __itruediv__(self, other: Any) -> Tensor:
+        return self._in_place("/", np.divide, other, Tensor.__truediv__)
+
+    def __ipow__(self, other: Any) -> Tensor:
+        return self._in_place("**", np.power, other, Tensor.__pow__)
+
+    def __imatmul__(self, other: Any) -> Tensor:
+        return self._in_place("@", np.matmul, other, Tensor.__matmul__)
+
+    def _in_place(self, symbol: str, ufunc: np.ufunc, other: Any, new_node: Any) -> Tensor:
+        """``self`` updated in place where that is the meaning (see above), else ``new_node(self, other)``."""
+        if not self.requires_grad:
+            return new_node(self, other)
+        if STATE.grad_enabled:
+            name = f" {self.name!r}" if self.name else ""
+            raise RuntimeError(
+                f"{symbol}=: the Tensor{name} requires grad, and an in-place update while recording would "
+                f"leave the graph and any optimizer holding it behind; update it under `with mg.no_grad():` "
+                f"(as an optimizer step does), or write `x = x {symbol} ...` to record a new node"
+            )
+        ufunc(self.data, _value(other), out=self.data, casting="same_kind")
+        return self
+
     def __pos__(self) -> Tensor:
         return self
 
