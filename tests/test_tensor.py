@@ -216,3 +216,16 @@ def test_in_place_update_of_a_constant_builds_a_new_tensor_and_keeps_saved_value
     assert x is not before and np.array_equal(before.data, [1.0, 2.0])
     y.backward()
     np.testing.assert_array_equal(w.grad, [1.0, 2.0])
+
+
+def test_float_and_int_of_a_0d_tensor():
+    t = mg.tensor(np.array(2.75), requires_grad=True)
+    assert float(t) == 2.75 and int(t) == 2 and isinstance(float(t), float)
+    for shape in [(2,), (1, 1)]:  # NumPy's rule (NumPy 2 converts only 0-d arrays; 1.26 also (1, 1))
+        try:
+            expected = float(np.ones(shape))
+        except TypeError:
+            with pytest.raises(TypeError):
+                float(mg.tensor(np.ones(shape)))
+        else:
+            assert float(mg.tensor(np.ones(shape))) == expected

@@ -106,6 +106,13 @@ class Tensor:
     def item(self) -> Any:
         return self.data.item()
 
+    def __float__(self) -> float:
+        """The value of a 0-d Tensor, off the graph (as ``.item()``); NumPy's error for other shapes."""
+        return float(self.data)
+
+    def __int__(self) -> int:
+        return int(self.data)
+
     def __repr__(self) -> str:
         flags = ", requires_grad=True" if self.requires_grad else ""
         named = f", name={self.name!r}" if self.name else ""
