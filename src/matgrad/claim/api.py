@@ -12,6 +12,9 @@ from ..tensor import Tensor
 from .diagnose import Diagnosis, relative_error
 from .problem import Draw, Problem, build
 
+#: The most random draws one check makes (and as many again to confirm a diagnosis).
+MAX_DRAWS = 1_000
+
 
 @dataclass
 class ClaimReport:
@@ -108,8 +111,9 @@ def run_check(
     tolerance: float = 1e-8,
 ) -> ClaimReport:
     """:func:`check_gradient` with the inputs as one dict (any names)."""
-    if draws < 1:
-        raise ValueError(f"check_gradient: draws must be at least 1, got {draws}")
+    if not 1 <= draws <= MAX_DRAWS:
+        raise ValueError(f"check_gradient: draws must be from 1 to {MAX_DRAWS:,}, got {draws:,} "
+                         "(a wrong claim is told from a right one within a few draws)")
     if not tolerance > 0:
         raise ValueError(f"check_gradient: tolerance must be positive, got {tolerance}")
     problem = build(f, claim, wrt, inputs, constraints)

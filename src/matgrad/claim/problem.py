@@ -20,6 +20,8 @@ from ..formula import (
     Formula,
     FormulaError,
     Var,
+    check_finite,
+    check_input_sizes,
     default_constraints,
     draw_input,
     parse,
@@ -90,6 +92,8 @@ class Problem:
         else:  # f does not depend on wrt
             grad = np.zeros(self.shapes[self.wrt])
         value = output.data if isinstance(output, Tensor) else np.asarray(output)
+        if not np.all(np.isfinite(value)) and isinstance(self.f, Formula):  # name the part that left its domain
+            self._check_domain(inputs, number)
         if not (np.all(np.isfinite(value)) and np.all(np.isfinite(grad))):
             raise FormulaError(
                 f"f or ∂f/∂{self.wrt} is not finite on draw {number} (a log, sqrt or division of a number that can be "
@@ -97,6 +101,16 @@ class Problem:
                 "e.g. --positive NAME)"
             )
         return Draw(inputs, grad, self.claim_at(inputs))
+
+    def _check_domain(self, inputs: dict[str, np.ndarray], number: int) -> None:
+        """The FormulaError of :func:`check_finite` for f, with the draw and every constraint named."""
+        try:
+            check_finite(self.f, {name: inputs[name] for name in self.f.names}, self.constraints)
+        except FormulaError as error:
+            located = FormulaError(f"f {self.f.text!r} is not finite on draw {number}: {error}; the constraints: "
+                                   f"{', '.join(CONSTRAINTS)} (--positive NAME and so on)")
+            located.text, located.column = error.text, error.column
+            raise located from None
 
     def output(self, tensors: dict[str, Tensor]) -> Any:
         """f at Tensors (recorded), refusing anything but a scalar."""
@@ -197,6 +211,7 @@ def build(f: Any, claim: Any, wrt: str, inputs: dict[str, Any], constraints: dic
         raise FormulaError(f"unknown name {unknown[0]!r} in the claim: {detail}")
     _check_inputs(names, inputs)
     shapes, fixed = _split(inputs)
+    check_input_sizes({name: shape for name, shape in shapes.items() if name not in fixed})  # the drawn ones
     constraints = dict(constraints or {})
     _check_constraints(names, fixed, constraints)
     return Problem(f, claim, names, claim_names, wrt, shapes, fixed, {**_defaults(f, shapes, fixed), **constraints})

@@ -10,6 +10,7 @@ import numpy as np
 
 from ..tensor import Tensor
 from . import render
+from .deep import check_depth, run_deep
 from .derive import Derivation, derive
 from .graph import Graph
 from .layout import relayout
@@ -50,28 +51,28 @@ class Explanation:
         raise KeyError(f"explain: no line {name!r}; lines: {', '.join(each.name for each in self.derivation.lines)}")
 
     def formula(self, name: str, latex: bool = False) -> str:
-        return render.formula_text(self.derivation, self.line(name).formula, latex)
+        return run_deep(render.formula_text, self.derivation, self.line(name).formula, latex)
 
     def cost(self) -> str:
         """Multiply-adds and memory of the VJP sweep against forward mode and Jacobian products."""
         from .cost import cost_text
 
-        return cost_text(self.derivation.graph)
+        return run_deep(cost_text, self.derivation.graph)
 
     def jacobians(self) -> str:
         """The explicit local Jacobians (``diag(σ'(z))`` …) beside the VJPs that replace them."""
         from .jacobians import jacobians_text
 
-        return jacobians_text(self.derivation)
+        return run_deep(jacobians_text, self.derivation)
 
     def __str__(self) -> str:
-        return render.to_text(self.derivation, self.notation, self.title)
+        return run_deep(render.to_text, self.derivation, self.notation, self.title)
 
     def to_markdown(self) -> str:
-        return render.to_markdown(self.derivation, self.notation, self.title)
+        return run_deep(render.to_markdown, self.derivation, self.notation, self.title)
 
     def to_latex(self) -> str:
-        return render.to_latex(self.derivation)
+        return run_deep(render.to_latex, self.derivation)
 
     def _repr_markdown_(self) -> str:
         return self.to_markdown()
@@ -116,9 +117,10 @@ def explain(
         )
     given.setdefault(id(output), loss_name)
     graph = Graph(output, given)
-    derivation = derive(graph, loss_name=given[id(output)], closed_forms=inline)
+    check_depth(graph.depth())
+    derivation = run_deep(derive, graph, given[id(output)], None, inline)
     if layout is not None:
-        derivation = relayout(derivation, layout)
+        derivation = run_deep(relayout, derivation, layout)
         if derivation.layout is not None and notation != "jacobian":
             raise ValueError(f"explain: layout={layout!r} re-renders in the jacobian notation only, not {notation!r}")
     return Explanation(derivation, notation, title)

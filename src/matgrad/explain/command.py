@@ -9,6 +9,7 @@ import numpy as np
 
 from ..tensor import Tensor
 from .api import Explanation, explain, superscript
+from .deep import TooDeepError, run_deep
 from .derive import inline
 from .layout import relayout
 
@@ -50,7 +51,7 @@ def formula_explanation(
 ) -> Explanation:
     """A formula typed as text, with the inputs drawn at random in the given shapes, under the
     given constraints (an invertible or SPD matrix where the formula only inverts it)."""
-    from ..formula import FormulaError, check_shapes, parse, parse_shapes, random_inputs
+    from ..formula import FormulaError, check_finite, check_shapes, parse, parse_shapes, random_inputs
 
     formula = parse(text)
     shapes = parse_shapes(shape_texts)
@@ -60,12 +61,29 @@ def formula_explanation(
         known = ", ".join(formula.names)
         raise FormulaError(f"--wrt {', '.join(unknown)}: not in the formula, whose names are {known}")
     values = random_inputs(formula, shapes, np.random.default_rng(seed), constraints)
+    check_finite(formula, values, constraints)  # else every line would fail as if the rule were wrong
     targets = wrt or formula.names
     tensors = {name: Tensor(value, requires_grad=name in targets, name=name) for name, value in values.items()}
-    result = formula.evaluate(**tensors)
+    with np.errstate(all="ignore"):  # a non-finite part is reported below in one line, not warned about
+        result = formula.evaluate(**tensors)
+    if not formula.names:
+        constant = np.asarray(result.data if isinstance(result, Tensor) else result)
+        what = f"the constant {constant.item()}" if constant.size == 1 else f"a constant of shape {constant.shape}"
+        raise FormulaError(f"the formula has no variables: it is {what}, with nothing to differentiate; "
+                           "write one with a name, e.g. sum(x**2) --shape x=3")
     if not isinstance(result, Tensor) or result.size != 1:
         raise FormulaError(f"the formula must give a scalar to differentiate; it gives shape {np.shape(result)}")
-    return explain(result, loss_name="f")
+    if not result.requires_grad:  # e.g. a comparison, a 0/1 mask whose derivative is zero everywhere
+        raise FormulaError(f"the formula is constant in {', '.join(targets)}: nothing to differentiate "
+                           "(a comparison such as x > 0 is a 0/1 mask, with no derivative)")
+    try:
+        with np.errstate(all="ignore"):
+            explanation = explain(result, loss_name="f")
+    except TooDeepError as error:  # the formula, not the program, is at fault: a usage error
+        raise FormulaError(str(error)) from None
+    if not explanation.ok:  # a part outside its domain (sqrt(x)[0]) fails lines as if a rule were wrong
+        check_finite(formula, values, constraints, every_part=True)
+    return explanation
 
 
 def checkpoint_explanation(path: Any, examples: int, seed: int) -> Explanation:
@@ -88,7 +106,7 @@ def explain_command(args: argparse.Namespace) -> int:
     from ..claim.command import constraints_of
     from ..cli import UsageError
 
-    if args.formula:
+    if args.formula is not None:  # "" is a formula, refused as empty, not a request for the seed network
         shapes, wrt = args.shape or [], args.wrt or []
         explanation = formula_explanation(args.formula, shapes, wrt, args.seed, constraints_of(args))
     elif args.checkpoint:
@@ -96,13 +114,13 @@ def explain_command(args: argparse.Namespace) -> int:
     else:
         explanation = seed_network(args.layout, args.l2, args.seed)
     if args.inline:
-        inline(explanation.derivation)
+        run_deep(inline, explanation.derivation)
     if args.render_layout:
         if args.notation != "jacobian":
             raise UsageError("--render-layout re-renders in the jacobian notation; drop --notation")
         if args.jacobians:
             raise UsageError("--jacobians are shown in the layout of the code; drop --render-layout")
-        explanation.derivation = relayout(explanation.derivation, args.render_layout)
+        explanation.derivation = run_deep(relayout, explanation.derivation, args.render_layout)
     explanation.notation = args.notation
     renderers = {"text": str, "markdown": Explanation.to_markdown, "latex": Explanation.to_latex}
     print(renderers[args.format](explanation))

@@ -66,6 +66,7 @@ class Graph:
         names = dict(names or {})
         self.quantities: list[Quantity] = []
         self.constants: list[Constant] = []
+        self._definitions: dict[int, Expr] = {}  # each written once: a chain would rewrite its prefix at every step
         by_id: dict[int, Quantity] = {}
         for position, node in enumerate(reversed(toposort([output]))):
             quantity = Quantity(node, names.get(id(node), node.name), f"q{position}", position)
@@ -94,6 +95,14 @@ class Graph:
         self.constants.append(constant)
         return constant
 
+    def depth(self) -> int:
+        """The longest chain of primitives from an input to the output (an input alone is 0)."""
+        levels: dict[int, int] = {}
+        for quantity in self.quantities:  # producers first: every argument's level is known
+            below = [levels[id(arg)] for arg in quantity.args if isinstance(arg, Quantity)]
+            levels[id(quantity)] = 0 if quantity.is_leaf else 1 + max(below, default=0)
+        return levels[id(self.output)]
+
     # ----- formulas -----------------------------------------------------------------------------
 
     def ref(self, item: Quantity | Constant) -> Expr:
@@ -106,8 +115,11 @@ class Graph:
 
     def definition(self, quantity: Quantity) -> Expr:
         """The forward formula of a quantity in terms of named quantities and constants."""
-        mapping = {f"x{i}": self.ref(arg) for i, arg in enumerate(quantity.args)}
-        return bind(substitute(quantity.prim.notation.expression, mapping), self.context(quantity, 0))
+        if id(quantity) not in self._definitions:  # Exprs are immutable: sharing one is safe
+            mapping = {f"x{i}": self.ref(arg) for i, arg in enumerate(quantity.args)}
+            formula = bind(substitute(quantity.prim.notation.expression, mapping), self.context(quantity, 0))
+            self._definitions[id(quantity)] = formula
+        return self._definitions[id(quantity)]
 
     def context(self, quantity: Quantity, argnum: int) -> dict:
         values = [a.value for a in quantity.args]

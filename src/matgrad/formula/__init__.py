@@ -13,7 +13,10 @@ from .parser import Formula, parse
 from .render import to_latex, to_text
 from .shapes import (
     CONSTRAINTS,
+    MAX_INPUT_ELEMENTS,
     check_constraint,
+    check_finite,
+    check_input_sizes,
     check_shapes,
     default_constraints,
     draw_input,
@@ -24,7 +27,8 @@ from .shapes import (
 from .tree import Const, FormulaError, Node, Op, Slice, Var, walk
 
 __all__ = [
-    "CONSTRAINTS", "FUNCTIONS", "UNSUPPORTED", "Const", "Formula", "FormulaError", "Function", "Node", "Op",
-    "Slice", "Var", "check_constraint", "check_shapes", "default_constraints", "draw_input",
-    "parse", "parse_shape", "parse_shapes", "random_inputs", "to_latex", "to_text", "walk",
+    "CONSTRAINTS", "FUNCTIONS", "MAX_INPUT_ELEMENTS", "UNSUPPORTED", "Const", "Formula", "FormulaError", "Function",
+    "Node", "Op", "Slice", "Var", "check_constraint", "check_finite", "check_input_sizes", "check_shapes",
+    "default_constraints", "draw_input", "parse", "parse_shape", "parse_shapes", "random_inputs", "to_latex",
+    "to_text", "walk",
 ]

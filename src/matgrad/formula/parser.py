@@ -27,6 +27,7 @@ import numpy as np
 
 from ..tensor import Tensor
 from .functions import CALLS, COMPARISONS, FUNCTIONS, LITERAL_KINDS, UNSUPPORTED, Function
+from .guards import prepared_args, rough_depth
 from .identity import CARRIED, Unsized, size_for
 from .render import to_text
 from .tree import Const, FormulaError, Node, Op, Slice, Var, walk
@@ -47,6 +48,10 @@ _SYNTAX = {
 _COMPARE = {ast.Gt: "gt", ast.GtE: "ge", ast.Lt: "lt", ast.LtE: "le", ast.Eq: "eq", ast.NotEq: "ne"}
 _FLAT = str.maketrans("\t\n\r\f\v", "     ")  # one line, same length: columns stay true
 MAX_DEPTH = 200
+#: The longest formula parsed.  ast.parse itself runs out of memory on a few thousand nested
+#: operators (``x**x**…``, ``----x``), before the depth of the tree can be checked: so the text is
+#: capped in length, and its nesting bounded by :func:`rough_depth` before ast.parse too.
+MAX_LENGTH = 100_000
 IDENTITY = "I"  # the identity matrix; Python reads 𝐈 as I too (identifiers are NFKC-normalized)
 _CONSTANTS = {"identity", "eye", *COMPARISONS}  # nodes whose value has no derivative
 
@@ -96,8 +101,9 @@ class Formula:
 
     def _apply(self, node: Op, args: list[Any], tensors: bool, params: dict[str, Any] | None = None) -> Any:
         try:
+            args = prepared_args(node, args)
             out = CALLS["eye" if node.name == "identity" else node.name](*args, **(params or dict(node.params)))
-        except (ValueError, TypeError, IndexError) as error:
+        except (ValueError, TypeError, IndexError, OverflowError) as error:
             where = f"cannot compute {self.segment(node)!r}"
             raise FormulaError(where, self.line, node.span[0] + 1, detail=str(error)) from error
         if tensors and not (isinstance(out, Tensor) and out.requires_grad) and _holds_a_constant(node):
@@ -178,6 +184,11 @@ def parse(text: str) -> Formula:
     body = line.lstrip()
     if not body.strip():
         raise FormulaError("empty formula")
+    if len(body) > MAX_LENGTH:
+        hint = "write it shorter (sum(x, axis=0) for many terms), or check it was pasted once and whole"
+        raise FormulaError(f"formula is too long ({len(body):,} characters, more than {MAX_LENGTH:,})", detail=hint)
+    if rough_depth(body) > MAX_DEPTH:
+        raise FormulaError(f"formula is nested too deeply (more than {MAX_DEPTH} levels)")
     builder = _Builder(line, len(line) - len(body))
     try:
         root = builder.build(ast.parse(body, mode="eval").body)

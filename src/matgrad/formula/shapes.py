@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import keyword
+import math
 import re
 from collections.abc import Iterable
 from typing import Any
@@ -10,12 +11,16 @@ from typing import Any
 import numpy as np
 
 from .parser import Formula, check_names, did_you_mean, parse
-from .tree import FormulaError, Op, Var
+from .tree import FormulaError, Node, Op, Var, walk
 
 _SHAPE_HINT = "write a shape as 3x4, 3,4, 3, 1x3x4 or scalar"
 _SEPARATORS = re.compile(r"\s*[x×,]\s*", re.IGNORECASE)
 CONSTRAINTS = ("positive", "symmetric", "simplex", "binary", "onehot", "spd", "invertible")
 #: What the matrix argument of a function must be: symmetric positive definite, or invertible.
+#: The most elements all drawn inputs may have together (8 MB of float64): explain and check really
+#: compute on them (forward, backward and a numerical check per line), and a gradient's rule is
+#: the same at 3x3 as at 8000x8000.
+MAX_INPUT_ELEMENTS = 1_000_000
 _ARGUMENT_NEEDS = {"logdet": "spd", "cholesky": "spd", "inv": "invertible", "det": "invertible",
                    "solve": "invertible", "pinv": "invertible"}
 
@@ -56,7 +61,21 @@ def _formula_and_shapes(formula: Formula | str, shapes: dict[str, Any]) -> tuple
     formula = parse(formula) if isinstance(formula, str) else formula
     shapes = {name: parse_shape(s) if isinstance(s, str) else tuple(s) for name, s in shapes.items()}
     check_names(formula, shapes, "shape")
+    check_input_sizes(shapes)
     return formula, shapes
+
+
+def check_input_sizes(shapes: dict[str, tuple[int, ...]]) -> None:
+    """Refuse shapes whose elements together exceed :data:`MAX_INPUT_ELEMENTS`, before drawing them."""
+    sizes = {name: math.prod(shape) for name, shape in shapes.items()}  # Python ints: 10⁵x10⁵ cannot overflow
+    total = sum(sizes.values())
+    if total > MAX_INPUT_ELEMENTS:
+        largest = max(sizes, key=sizes.__getitem__)
+        shape = "x".join(map(str, shapes[largest]))
+        raise FormulaError(
+            f"inputs too large: {total:,} elements in all ({largest}={shape} has {sizes[largest]:,}), more than the "
+            f"cap of {MAX_INPUT_ELEMENTS:,}; use smaller shapes: a gradient's rule is the same at 3x4 as at any size"
+        )
 
 
 def check_shapes(
@@ -71,8 +90,12 @@ def check_shapes(
     """
     formula, shapes = _formula_and_shapes(formula, shapes)
     values = random_inputs(formula, shapes, np.random.default_rng(0), constraints)
-    with np.errstate(all="ignore"):
-        out = formula.evaluate(**values)
+    try:
+        with np.errstate(all="ignore"):
+            out = formula.evaluate(**values)
+    except MemoryError:  # inputs within the cap can still broadcast into a huge intermediate (outer(x, x))
+        given = ", ".join(f"{name}={'x'.join(map(str, shape)) or 'scalar'}" for name, shape in shapes.items())
+        raise FormulaError(f"out of memory evaluating the formula at {given}", detail="use smaller shapes") from None
     return tuple(np.shape(out))
 
 
@@ -175,3 +198,61 @@ def _well_conditioned(rng: np.random.Generator, sample: np.ndarray) -> np.ndarra
     u[..., :, 0] *= flip[..., None]
     singular = rng.uniform(1.0, 2.0, size=sample.shape[:-1])
     return (u * singular[..., None, :]) @ np.swapaxes(v, -1, -2)
+
+
+def check_finite(
+    formula: Formula, values: dict[str, Any], constraints: dict[str, str] | None = None, every_part: bool = False
+) -> None:
+    """Refuse inputs outside the formula's domain: if its value at ``values`` is not finite, a
+    FormulaError names the innermost sub-expression that first gives inf or nan (its arguments
+    all finite) and, for the inputs it depends on that are drawn without a constraint, suggests one.
+
+    A part that is constant (``2.0**10000``) is always checked; with ``every_part``, every part is,
+    even when the value is finite (``sqrt(x)[0]`` can be, and its gradient still nan)."""
+    with np.errstate(all="ignore"):  # a constant part first: 2.0**10000 is inf even where x**inf is finite
+        found = _first_non_finite(formula, values, constants_only=not every_part)
+        if found is None and not np.all(np.isfinite(formula.evaluate(**values))):
+            found = _first_non_finite(formula, values)
+    if found is None:
+        return
+    node, bad = found
+    where = formula.segment(node)
+    suspects = [name for name in _names_in(_culprits(node)) if name not in (constraints or {})]
+    if suspects:
+        flags = " ".join(f"--positive {name}" for name in suspects)
+        given = ", ".join(f"{name!r}: 'positive'" for name in suspects)
+        hint = (f"its input is outside the domain of {_operation(node)} on this random draw; if "
+                f"{', '.join(suspects)} must be positive, say so: {flags} (constraints={{{given}}})")
+    else:
+        hint = f"{_operation(node)} of these values has no finite result (an overflow or a division by zero)"
+    raise FormulaError(f"domain error: {where!r} gives {bad}", formula.line, node.span[0] + 1, hint)
+
+
+def _first_non_finite(formula: Formula, values: dict[str, Any], constants_only: bool = False) -> tuple[Op, str] | None:
+    """The first sub-expression, children before parents, whose value has an inf or a nan."""
+    for node in reversed(list(walk(formula.tree))):  # reversed pre-order: every node after its children
+        if not isinstance(node, Op) or (constants_only and _names_in(node)):
+            continue
+        part = Formula(formula.text, _names_in(node), node, formula.line)
+        try:
+            out = np.asarray(part.evaluate(**{name: values[name] for name in part.names}), dtype=np.float64)
+        except FormulaError:  # a part that cannot stand alone, such as I before its size is known
+            continue
+        if not np.all(np.isfinite(out)):
+            return node, "nan" if np.any(np.isnan(out)) else "inf"
+    return None
+
+
+def _culprits(node: Op) -> Node:
+    """The part of ``node`` that can leave the domain: a division's denominator, else all of it."""
+    return node.args[1] if node.name == "div" else node
+
+
+def _operation(node: Op) -> str:
+    return {"div": "division", "pow": "a power", "mul": "a product", "add": "a sum", "sub": "a difference",
+            "matmul": "a matrix product", "neg": "negation"}.get(node.name, node.name)
+
+
+def _names_in(node: Node) -> tuple[str, ...]:
+    """The variables of a sub-tree, in order of first appearance."""
+    return tuple(dict.fromkeys(each.name for each in walk(node) if isinstance(each, Var)))

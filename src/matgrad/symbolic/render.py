@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 
 from . import templates
@@ -31,12 +32,17 @@ def latex_name(name: str) -> str:
     return f"{{{base}}}^{{{sup}}}" if sup else base
 
 
+_EXACT_INTEGERS = 2.0**53  # beyond it a float is an integer anyway, and its digits are noise
+
+
 def _number(value: float, latex: bool) -> str:
+    if not math.isfinite(value) or abs(value) >= _EXACT_INTEGERS:  # inf, nan, 1e300: never int() them
+        return f"{value:g}"
     if value == int(value):
         return str(int(value))
     if value == 0.5:
         return r"\tfrac{1}{2}" if latex else "½"
-    inverse = 1 / value if value else 0.0
+    inverse = 1 / value if abs(value) > 1 / _EXACT_INTEGERS else 0.0  # 1/1e-320 is inf
     long_decimal = len(f"{value:g}") > 5
     if long_decimal and abs(inverse) > 1 and abs(inverse - round(inverse)) < 1e-9:  # 1/3, not 0.333333
         k = round(inverse)
