@@ -709,3 +709,12 @@ def test_random_inputs_use_the_default_constraint_unless_one_is_given():
 def test_check_shapes_does_not_trip_over_a_singular_dummy(text):
     """Shapes were checked on zeros, and inv(0) is singular: `matgrad explain "sum(inv(X))"` failed."""
     assert check_shapes(text, {"X": (3, 3)}) == np.shape(parse(text)(**random_inputs(text, {"X": (3, 3)}, 1)))
+
+
+@pytest.mark.parametrize(
+    "text", ['einsum("ik,jk->ij", C, B)', "concatenate([A, B], axis=1)", 'pad(x, 1, mode="edge")', "reshape(x, (3, 2))"]
+)
+def test_literals_and_lists_render_back_to_a_formula_that_parses_the_same(text):
+    """check shows a learner formulas in this text: strings quoted, list arguments bracketed."""
+    tree = parse(text).tree
+    assert parse(to_text(tree)).tree == tree

@@ -5,6 +5,7 @@ from __future__ import annotations
 import unicodedata
 from typing import Any
 
+from .functions import FUNCTIONS
 from .tree import Const, Node, Op, Var
 
 # Precedence, loosest to tightest, as Python parses: comparisons, + -, * / @, unary -, **, postfix (.T, [], call).
@@ -35,8 +36,8 @@ def _index_text(index: tuple) -> str:
 
 def _param_text(value: Any) -> str:
     if isinstance(value, tuple):
-        return f"({', '.join(map(str, value))}{',' * (len(value) == 1)})"
-    return str(value)
+        return f"({', '.join(map(_param_text, value))}{',' * (len(value) == 1)})"
+    return repr(value) if isinstance(value, str) else str(value)
 
 
 def to_text(node: Node) -> str:
@@ -67,8 +68,18 @@ def _text(node: Node) -> tuple[str, int]:
         base = _wrap(parts[0][0], parts[0][1] < _POSTFIX or isinstance(node.args[0], Const))
         suffix = ".T" if node.name == "transpose" else f"[{_index_text(node.param('index'))}]"
         return base + suffix, _POSTFIX
-    args = [text for text, _ in parts] + [f"{key}={_param_text(value)}" for key, value in node.params]
-    return f"{node.name}({', '.join(args)})", _ATOM
+    return _call_text(node, [text for text, _ in parts]), _ATOM
+
+
+def _call_text(node: Op, args: list[str]) -> str:
+    """``name(args, key=value)``; the arrays of concatenate in a list, einsum's subscripts first."""
+    params = dict(node.params)
+    row = next((row for row in FUNCTIONS.values() if row.name == node.name), None)
+    if row is not None and row.arrays == "list":
+        args = [f"[{', '.join(args)}]"]
+    if row is not None and row.arrays == "variadic":
+        args = [_param_text(params.pop(name)) for name in row.literals] + args
+    return f"{node.name}({', '.join(args + [f'{key}={_param_text(value)}' for key, value in params.items()])})"
 
 
 # ----- LaTeX ----------------------------------------------------------------------------------
