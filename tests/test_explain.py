@@ -431,3 +431,10 @@ def test_kron_and_cross_name_both_operands():
     e = _formula("sum(cross(A, c) ** 2) + sum(kron(c, A))", A="2x3", c="3")
     assert e.ok, str(e)
     assert "A × c" in str(e) and "c ⊗ A" in str(e)
+
+
+@pytest.mark.parametrize("scale", ["1", "2.5", "0"])
+def test_a_number_times_a_filled_gradient_keeps_its_shape(scale):
+    """𝟏 ⊙ 1 simplified to the number 1, and the sum over the broadcast axis then read a scalar: ✗."""
+    e = _formula(f"sum((y + A) * {scale})", y="3", A="3x3")
+    assert e.ok, str(e)

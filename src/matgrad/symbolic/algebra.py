@@ -185,6 +185,9 @@ def _product(left: Expr, right: Expr) -> Expr:
         return Binary("/", _product(Num(1.0), left), right.right)  # g ⊙ (1 ⊘ y) reads g ⊘ y
     coefficient, factors = _factors(Binary("*", left, right))
     if coefficient == 0 or not factors:
+        filled = next((side for side in (left, right) if is_filled_number(side)), None)
+        if filled is not None:  # 𝟏 ⊙ 1 is still 𝟏: a number copied over an array keeps the array's shape
+            return dataclasses.replace(filled, operand=Num(coefficient))
         return Num(coefficient)
     result = _rebuild(factors)
     if coefficient == 1:
