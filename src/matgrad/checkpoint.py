@@ -8,12 +8,8 @@ Layout of the archive (every entry an ordinary array, so nothing in it can execu
   architecture (``model.config()``), the loss, scalar optimizer and schedule state, the epoch,
   the training history, the random generator's state and anything the caller adds.
 
-Saving writes an unnamed temporary file in the same directory (``O_TMPFILE`` where the system
-has it, else a named ``.<name>.<pid>.<random>.tmp``), flushes it to disk, names it and renames
-it over the old one (``os.replace`` is atomic): a crash mid-save leaves the previous
-checkpoint whole, and a killed save leaves nothing behind (or, in the instant between naming
-and renaming, a temporary file the next save of that checkpoint removes). Files are created
-with mode 0666 less the user's umask, as ``open`` would.
+Saving goes through :func:`matgrad.atomic.atomic_writer`: a crash mid-save leaves the previous
+checkpoint whole, and a killed save leaves no temporary file behind.
 
 Loading trusts nothing in the file: it must be a regular file, a zip of ``.npy`` members,
 stored or deflated; every member's header is read first and its shape and dtype checked
@@ -25,21 +21,19 @@ the metadata must be a JSON object of at most ``MAX_META_BYTES`` with the types 
 
 from __future__ import annotations
 
-import glob
 import json
 import math
 import os
-import secrets
 import stat
 import zipfile
 import zlib
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import Any
 
 import numpy as np
+
+from .atomic import atomic_writer
 
 FORMAT = "matgrad-checkpoint"
 FORMAT_VERSION = 1
@@ -106,79 +100,6 @@ def save(path: str | os.PathLike, meta: dict[str, Any], arrays: dict[str, dict[s
     with atomic_writer(target) as file:
         np.savez(file, **entries)
     return target
-
-
-@contextmanager
-def atomic_writer(target: Path) -> Iterator[BinaryIO]:
-    """A binary file that replaces ``target`` in one step when the block ends without error.
-
-    On any error (or interrupt) the temporary file is removed and ``target`` is untouched.
-    Stale temporary files of ``target`` left by killed processes are removed first.
-    """
-    target = Path(target)
-    _remove_stale_temporaries(target)
-    fd, temporary = _open_temporary(target)
-    try:
-        with os.fdopen(fd, "wb") as file:
-            yield file
-            file.flush()
-            os.fsync(file.fileno())
-            if temporary is None:  # unnamed (O_TMPFILE): give it a name only now, when it is whole
-                temporary = _temporary_name(target)
-                _name_unnamed(file.fileno(), temporary)
-        os.replace(temporary, target)
-    except BaseException:
-        if temporary is not None:
-            Path(temporary).unlink(missing_ok=True)
-        raise
-
-
-def _name_unnamed(fd: int, name: Path) -> None:
-    """Link the ``O_TMPFILE`` file open as ``fd`` at ``name`` (linkat through /proc/self/fd, as
-    open(2) describes; ``os.link`` calls linkat, which follows the link, only given a dir fd)."""
-    descriptors = os.open("/proc/self/fd", os.O_RDONLY | os.O_DIRECTORY)
-    try:
-        os.link(str(fd), name, src_dir_fd=descriptors, follow_symlinks=True)
-    finally:
-        os.close(descriptors)
-
-
-def _temporary_name(target: Path) -> Path:
-    """``.<name>.<pid>.<random>.tmp`` beside ``target``: the pid tells a stale one from a live one."""
-    return target.with_name(f".{target.name}.{os.getpid()}.{secrets.token_hex(6)}.tmp")
-
-
-def _open_temporary(target: Path) -> tuple[int, Path | None]:
-    """A descriptor open for writing and its name (``None`` for an unnamed ``O_TMPFILE`` file)."""
-    unnamed = getattr(os, "O_TMPFILE", 0)
-    if unnamed and os.path.isdir("/proc/self/fd"):
-        try:
-            return os.open(target.parent, unnamed | os.O_WRONLY, 0o666), None
-        except OSError:  # a file system without O_TMPFILE support: fall back to a named file
-            pass
-    name = _temporary_name(target)
-    return os.open(name, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666), name
-
-
-def _remove_stale_temporaries(target: Path) -> None:
-    """Remove ``.<name>.*.tmp`` beside ``target`` whose writer is gone (killed mid-save)."""
-    for leftover in target.parent.glob(f".{glob.escape(target.name)}.*.tmp"):
-        pid = leftover.name[len(target.name) + 2 :].split(".")[0]
-        if pid.isdigit() and _running(int(pid)):
-            continue  # another process is saving the same checkpoint right now
-        leftover.unlink(missing_ok=True)
-
-
-def _running(pid: int) -> bool:
-    if pid == os.getpid():
-        return True
-    try:
-        os.kill(pid, 0)  # signal 0: only asks whether the process exists
-    except (ProcessLookupError, OverflowError):
-        return False
-    except PermissionError:  # it exists, and belongs to another user
-        return True
-    return True
 
 
 # ----- loading -----------------------------------------------------------------------------------

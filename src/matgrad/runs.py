@@ -25,6 +25,7 @@ import numpy as np
 from . import checkpoint as ckpt
 from . import data as datasets
 from . import nn, optim
+from .atomic import atomic_writer
 from .cli import UsageError, elapsed, format_metrics
 from .data.limits import check_bytes, regular_file
 from .nn.config import MAX_LAYERS
@@ -406,7 +407,7 @@ def _write_curves(history: History, path: Path) -> Path | None:
         print('matgrad: note: no curves.png (matplotlib is missing: pip install "matgrad[cli]")', file=sys.stderr)
         return None
     figure = training_curves(history)
-    with ckpt.atomic_writer(path) as file:
+    with atomic_writer(path) as file:
         figure.savefig(file, format="png", dpi=100)
     return path
 

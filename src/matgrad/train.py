@@ -52,7 +52,7 @@ class History:
 
     def to_json(self, path: str | Path) -> None:
         """Write ``{"epochs": records}`` atomically (a crash leaves the previous file whole)."""
-        from .checkpoint import atomic_writer
+        from .atomic import atomic_writer
 
         with atomic_writer(Path(path)) as file:
             file.write(json.dumps({"epochs": self.records}, indent=1).encode("utf-8"))

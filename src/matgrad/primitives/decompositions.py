@@ -61,11 +61,10 @@ from typing import Any
 import numpy as np
 
 from ..tensor import Tensor
-from .composites import as_array, matrix_transpose
+from .composites import as_array
 from .core import Primitive, register, shape_of, unbroadcast, value
 from .elementwise import where
 from .linalg import matmul
-from .matrices import tril
 from .notation import custom, g, out, structural, t
 from .notation import x as inputs
 from .shape import concatenate, stack
@@ -914,7 +913,7 @@ def svd(a: Any, full_matrices: bool = True, compute_uv: bool = True, hermitian: 
     only the lower triangle, as NumPy's hermitian path does, and takes the general SVD of the symmetric
     matrix it determines (same values as NumPy's; singular vectors may differ in sign).
     """
-    a = _from_lower_triangle(a) if hermitian else as_array(a)
+    a = _unfold(as_array(a), lower=True) if hermitian else as_array(a)
     shape = shape_of(a)
     if len(shape) < 2:
         raise np.linalg.LinAlgError(f"svd: needs a matrix or a stack of matrices (..., m, n), got shape {shape}")
@@ -1007,14 +1006,8 @@ def pinv(a: Any, rcond: Any = None, hermitian: bool = False, *, rtol: Any = _NO_
         params["rtol"] = rtol
     if hermitian:
         params["hermitian"] = True
-        a = _from_lower_triangle(a)
+        a = _unfold(as_array(a), lower=True)  # the symmetric matrix its lower triangle determines
     return _pinv(a, **params)
-
-
-def _from_lower_triangle(a: Any) -> Any:
-    """The symmetric matrix that the lower triangle of ``a`` determines, L + (strict L)ᵀ."""
-    a = as_array(a)
-    return tril(a) + matrix_transpose(tril(a, k=-1))
 
 
 # ----- matrix_power ----------------------------------------------------------------------------------------------
