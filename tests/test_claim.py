@@ -175,7 +175,7 @@ def test_symmetric_finds_the_smallest_set_of_inputs_that_must_be_symmetric():
 def test_sign():
     report = check(LOGISTIC, "X.T@(y - sigmoid(X@w))", "w", constraints={"y": "binary"}, **LS)
     assert report.kinds == ("sign",) and report.verdict == "✗ the claim is right up to sign: it equals −∂f/∂w"
-    assert report.details == ["  the gradient is −(Xᵀ (y − σ(X w)))",
+    assert report.details == ["  the gradient is −Xᵀ (y − σ(X w))",
                               "  as a formula: -(X.T @ (y - sigmoid(X @ w)))"]
     fixed = check(LOGISTIC, report.details[1].split(": ", 1)[1], "w", constraints={"y": "binary"}, **LS)
     assert fixed.ok
@@ -326,7 +326,6 @@ def test_constraints_are_drawn():
         ("sum(log(p))", "1/p", "p", dict(p="3x1"), {}, "not finite on draw 1"),
         ("sum(log(p))", "1/p", "p", dict(p="3x1"), {"p": "positiv"}, "did you mean 'positive'"),
         ("sum(log(p))", "1/p", "p", dict(p="3x1"), {"q": "positive"}, "constraint for 'q'"),
-        ("X@w", "X.T", "w", dict(X="6x3", w="3x1"), {}, "must give a scalar"),
     ],
 )
 def test_bad_input_is_a_formula_error_with_a_position(f, claim, wrt, shapes, constraints, message):

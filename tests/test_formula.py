@@ -423,7 +423,7 @@ def test_random_input_constraints_hold():
     assert all(v.dtype == np.float64 and v.shape == shapes[n] for n, v in inputs.items())
     assert np.all(inputs["p"] >= 0.1)
     assert np.array_equal(inputs["S"], inputs["S"].T) and not np.allclose(inputs["S"], 0)
-    assert np.all(inputs["q"] > 0) and np.allclose(inputs["q"].sum(axis=0), 1)
+    assert np.all(inputs["q"] > 0) and np.allclose(inputs["q"].sum(axis=1), 1)  # a matrix: along its rows
     assert set(np.unique(inputs["b"])) <= {0.0, 1.0}
     assert np.allclose(inputs["o"].sum(axis=1), 1) and set(np.unique(inputs["o"])) == {0.0, 1.0}
     assert np.any(inputs["x"] < 0)  # unconstrained names stay N(0, 1)

@@ -1,6 +1,6 @@
 """The ``matgrad`` command: train, evaluate, predict, demo.
 
-``matgrad train`` with no arguments trains seed 001's network — one sigmoid hidden layer of 30,
+``matgrad train`` with no arguments trains a sigmoid network — one sigmoid hidden layer of 30,
 sigmoid outputs, C = ½‖a − y‖², plain SGD (η = 3, minibatches of 10), as in Nielsen's book —
 on scikit-learn's embedded digits and writes a checkpoint, the history and the curves.
 Bad arguments and unreadable files give one line on standard error and a non-zero exit.
@@ -105,7 +105,7 @@ def _add_max_memory(p: argparse.ArgumentParser) -> None:
 
 
 def _add_train(commands: Any) -> None:
-    p = commands.add_parser("train", help="train a network (default: seed 001's network on digits)")
+    p = commands.add_parser("train", help="train a network (default: 64-30-10 sigmoid, ½‖a − y‖², SGD on digits)")
     p.add_argument("--data", default="digits", help="digits, moons, circles, spirals, xor, mnist, or csv:PATH")
     p.add_argument("--data-dir", type=Path, help="folder of MNIST-format IDX files (for --data mnist)")
     p.add_argument("--layers", type=_int_list, help="layer sizes, e.g. 64,30,10 (default: inputs,30,classes)")
@@ -157,36 +157,67 @@ def _add_predict(commands: Any) -> None:
 
 def _add_explain(commands: Any) -> None:
     p = commands.add_parser("explain", help="a gradient written out as matrix calculus, each line checked")
-    p.add_argument("formula", nargs="?", help='e.g. "0.5*sum((sigmoid(W@h+b)-y)**2)" (default: the seed network)')
+    p.add_argument(
+        "formula", nargs="?",
+        help='e.g. "0.5*sum((sigmoid(W@h+b)-y)**2)" (default: a 4-3-2 sigmoid network, C = ½‖a² − y‖²)',
+    )
     p.add_argument("--shape", action="append", help="NAME=SHAPE for the formula, e.g. W=3x4 (repeat)")
     p.add_argument("--wrt", action="append", help="differentiate with respect to NAME (repeat; default: all)")
     _add_constraints(p)
-    p.add_argument("--layout", default="column", choices=["column", "row"], help="seed 001 (column) or 000 (row)")
-    p.add_argument("--notation", default="jacobian", choices=["jacobian", "index", "differential"])
-    p.add_argument("--render-layout", choices=["column", "row"], help="re-render with every quantity transposed")
-    p.add_argument("--l2", type=float, default=0.0, help="add seed 002's λ/2 ‖W‖² with this λ")
+    p.add_argument(
+        "--layout", default="column", choices=["column", "row"],
+        help="of the default network: column (z = Wx + b, one example per column) or row (Z = XW + b, one per row)",
+    )
+    p.add_argument(
+        "--notation", default="jacobian", choices=["jacobian", "index", "differential"],
+        help="jacobian: the chain rule as vector-Jacobian products; index: entry by entry, with sums and "
+        "Kronecker deltas; differential: dL = G : dW (Frobenius product)",
+    )
+    p.add_argument(
+        "--render-layout", choices=["column", "row"],
+        help="re-render with every quantity transposed: column (z = Wx + b) or row (Z = XW + b)",
+    )
+    p.add_argument("--l2", type=float, default=0.0, help="add the L2 penalty λ/2 ‖W‖² on the weights with this λ")
     p.add_argument("--checkpoint", type=Path, help="explain a trained network on a few of its examples")
     p.add_argument("--examples", type=_positive_int, default=4, help="examples from the checkpoint's data")
     p.add_argument("--format", default="text", choices=["text", "markdown", "latex"])
     p.add_argument("--cost", action="store_true", help="count the work of the VJP sweep against Jacobian products")
     p.add_argument("--jacobians", action="store_true", help="print each step's explicit Jacobian beside its VJP")
-    p.add_argument("--inline", action="store_true", help="write every δ out: closed forms, as in seed 000")
+    p.add_argument(
+        "--inline", action="store_true",
+        help="write every δ out: closed forms such as ∂J/∂W = Hᵀ((Y − Y*) ⊙ f'(HW + B))",
+    )
     p.add_argument("--seed", type=int, default=0)
 
 
 def _add_constraints(p: argparse.ArgumentParser) -> None:
     """``--positive NAME`` …: how a formula's input is drawn (``inv(X)`` gets --invertible by default)."""
-    meanings = (("simplex", "columns sum to 1"), ("binary", "entries 0 or 1"), ("onehot", "one-hot rows"),
-                ("symmetric", "A = Aᵀ"), ("positive", "entries > 0"), ("spd", "symmetric positive definite"),
-                ("invertible", "well conditioned, det > 0"))
+    meanings = (("binary", "entries 0 or 1"), ("symmetric", "A = Aᵀ"), ("positive", "entries > 0"),
+                ("spd", "symmetric positive definite"), ("invertible", "well conditioned, det > 0"))
+    group = p.add_argument_group(
+        "constraints on the random draws",
+        "--onehot and --simplex draw along the class axis: NAME:AXIS names it (--onehot y:0: one-hot columns). "
+        "Without an axis, a vector, a column n×1 or a row 1×n is one-hot (or sums to 1) along its length; a "
+        "matrix along the axis of the softmax, log_softmax, logsumexp or sum(…, axis=…) that the formula "
+        "applies to what NAME multiplies (or of cross_entropy), else along the last axis: one-hot rows, the "
+        "row layout with one example per row.",
+    )
+    group.add_argument("--onehot", action="append", metavar="NAME[:AXIS]",
+                       help="draw NAME one-hot along the class axis (repeat)")
+    group.add_argument("--simplex", action="append", metavar="NAME[:AXIS]",
+                       help="draw NAME with entries > 0 that sum to 1 along the class axis (repeat)")
     for kind, meaning in meanings:
-        p.add_argument(f"--{kind}", action="append", metavar="NAME", help=f"draw NAME with {meaning} (repeat)")
+        group.add_argument(f"--{kind}", action="append", metavar="NAME", help=f"draw NAME with {meaning} (repeat)")
 
 
 def _add_check(commands: Any) -> None:
-    p = commands.add_parser("check", help="is a gradient derived by hand right? if not, how did it go wrong?")
-    p.add_argument("formula", help='the scalar function f, e.g. "sum((y - X@w)**2)"')
-    p.add_argument("--claim", required=True, help='the claimed gradient ∂f/∂WRT, e.g. "2*X.T@(X@w - y)"')
+    p = commands.add_parser("check", help="is a gradient derived by hand right? if not, how did it go wrong?",
+                            description="exit status: 0 the claim is right, 1 it is wrong (the diagnosis says how), "
+                                        "2 it could not be checked (bad input), in one line")
+    p.add_argument("formula", help='the function f, e.g. "sum((y - X@w)**2)"; an f that gives more than one '
+                                   "number (f: Rⁿ → Rᵐ) makes the claim its Jacobian")
+    p.add_argument("--claim", required=True, help='the claimed gradient ∂f/∂WRT, e.g. "2*X.T@(X@w - y)" (or the '
+                                                  "Jacobian, or with --hessian the Hessian)")
     p.add_argument("--shape", action="append", help="NAME=SHAPE for every input, e.g. X=6x3 (repeat)")
     p.add_argument("--wrt", required=True, help="the variable the claim is the gradient for")
     _add_constraints(p)
@@ -194,10 +225,16 @@ def _add_check(commands: Any) -> None:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--tolerance", type=float, default=1e-8, help="largest relative error that counts as equal")
     p.add_argument("--notation", default="jacobian", choices=["jacobian", "index", "differential"])
+    p.add_argument("--jacobian-layout", default="numerator", choices=["numerator", "denominator"],
+                   help="for an f with more than one entry: numerator, m×n (f's entries by WRT's, the default), or "
+                        "denominator, n×m; a column or row counts as a vector")
+    p.add_argument("--hessian", action="store_true", help="the claim is the Hessian ∂²f/∂WRT² of a scalar f (n×n)")
 
 
 def _add_demo(commands: Any) -> None:
-    p = commands.add_parser("demo", help="the seed network's gradient by matgrad, by the δ equations, gradchecked")
+    p = commands.add_parser(
+        "demo", help="a small sigmoid network's gradient (z = Wx + b) by matgrad and by the δ equations, gradchecked"
+    )
     p.add_argument("--sizes", default="4,3,2", help="layer sizes n_in,n_hidden,n_out")
     p.add_argument("--seed", type=int, default=0)
 
@@ -213,7 +250,9 @@ def _add_plot(commands: Any) -> None:
     }
     for name, text in about.items():
         q = pictures.add_parser(name, help=text, description=text)
-        q.add_argument("--checkpoint", type=Path, help="a run of matgrad train (default: train the seed network here)")
+        q.add_argument(
+            "--checkpoint", type=Path, help="a run of matgrad train (default: train here as matgrad train would)"
+        )
         q.add_argument("--seed", type=_non_negative_int, default=0)
         q.add_argument("--out", type=Path, default=Path(f"{name}.svg" if name == "graph" else f"{name}.png"))
         _add_max_memory(q)
@@ -233,7 +272,7 @@ def _add_plot(commands: Any) -> None:
                          help="half width of the grid (default: twice the larger weight, ≥ 1)")
     surface.add_argument("--resolution", type=_positive_int, default=50, help="grid points along each weight")
     surface.add_argument("--arrows", type=_positive_int, default=15, help="arrows along each weight")
-    graph.add_argument("--layers", type=_int_list, default=[4, 3, 2], help="sizes of seed 001's network")
+    graph.add_argument("--layers", type=_int_list, default=[4, 3, 2], help="layer sizes of a sigmoid network")
     graph.add_argument("--examples", type=_positive_int, default=1, help="examples in the batch")
     boundary.add_argument("--resolution", type=_positive_int, default=300, help="grid points along each axis")
 

@@ -57,6 +57,8 @@ class ClaimReport:
         """matgrad's derivation of ∂f/∂wrt at the first draw, every line checked (see ``mg.explain``)."""
         if self.problem is None or self.inputs is None:
             raise ValueError("check_gradient: this report has no problem to explain")
+        if self.problem.derivative != "gradient":
+            raise ValueError(f"matgrad explains gradients of a scalar f, not {self.problem.target}")
         problem = self.problem
         tensors = {name: Tensor(v, requires_grad=name == problem.wrt, name=name) for name, v in self.inputs.items()}
         explanation = explain(problem.output(tensors), loss_name="f")
@@ -74,6 +76,8 @@ def check_gradient(
     seed: int = 0,
     constraints: dict[str, str] | None = None,
     tolerance: float = 1e-8,
+    hessian: bool = False,
+    jacobian_layout: str = "numerator",
     **inputs: Any,
 ) -> ClaimReport:
     """Check a claimed gradient ∂f/∂wrt on random draws of the inputs and diagnose it if wrong.
@@ -87,6 +91,10 @@ def check_gradient(
     or ``invertible``; a square matrix that f only inverts (``log(det(X))``, ``inv(X)``) is drawn
     invertible, or SPD for ``logdet`` and ``cholesky``, unless a constraint is given for it.
     ``draws`` random draws (seeded by ``seed``), and as many fresh draws to confirm a diagnosis.
+    An f that gives more than one number (f: Rⁿ → Rᵐ) makes the claim its Jacobian, m×n in
+    ``jacobian_layout="numerator"`` (the default) or n×m in ``"denominator"`` (a column or row
+    counts as a vector: x 3×1 gives n = 3); ``hessian=True`` makes it the Hessian of a scalar f
+    (n×n).  Both are checked against matgrad's ``jacrev`` (``hessian``), with the same diagnoses.
     Inputs named wrt, draws, seed, constraints or tolerance: pass a dict to :func:`run_check`.
 
     Bad input (syntax, unknown names, shape conflicts, a non-finite f) raises FormulaError, a
@@ -96,7 +104,8 @@ def check_gradient(
     >>> report.ok, report.kind
     (True, 'correct')
     """
-    return run_check(f, claim, wrt, inputs, draws=draws, seed=seed, constraints=constraints, tolerance=tolerance)
+    return run_check(f, claim, wrt, inputs, draws=draws, seed=seed, constraints=constraints, tolerance=tolerance,
+                     hessian=hessian, jacobian_layout=jacobian_layout)
 
 
 def run_check(
@@ -109,6 +118,8 @@ def run_check(
     seed: int = 0,
     constraints: dict[str, str] | None = None,
     tolerance: float = 1e-8,
+    hessian: bool = False,
+    jacobian_layout: str = "numerator",
 ) -> ClaimReport:
     """:func:`check_gradient` with the inputs as one dict (any names)."""
     if not 1 <= draws <= MAX_DRAWS:
@@ -116,7 +127,7 @@ def run_check(
                          "(a wrong claim is told from a right one within a few draws)")
     if not tolerance > 0:
         raise ValueError(f"check_gradient: tolerance must be positive, got {tolerance}")
-    problem = build(f, claim, wrt, inputs, constraints)
+    problem = build(f, claim, wrt, inputs, constraints, hessian, jacobian_layout)
     main = np.random.default_rng(seed)
     counter = [0]
 
@@ -133,8 +144,10 @@ def run_check(
     common = dict(draws=draws, wrt=wrt, problem=problem, inputs=first[0].inputs, max_error=max_error)
     if max_error <= tolerance:
         plural = "s" * (draws != 1)
-        verdict = (f"✓ correct: the claim equals ∂f/∂{wrt} (max relative error {max_error:.0e} "
+        layout = f" in the {problem.layout} layout" if problem.derivative == "jacobian" else ""
+        verdict = (f"✓ correct: the claim equals {problem.target}{layout} (max relative error {max_error:.0e} "
                    f"over {draws} random draw{plural})")
         return ClaimReport(True, verdict, [], (), **common)
     finding = Diagnosis(problem, first, sample, tolerance).run()
-    return ClaimReport(False, finding.verdict, finding.details, finding.kinds, factor=finding.factor, **common)
+    details = finding.details + [f"  {note}" for note in problem.notes]
+    return ClaimReport(False, finding.verdict, details, finding.kinds, factor=finding.factor, **common)

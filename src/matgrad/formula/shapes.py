@@ -11,11 +11,15 @@ from typing import Any
 import numpy as np
 
 from .parser import Formula, check_names, did_you_mean, parse
-from .tree import FormulaError, Node, Op, Var, walk
+from .tree import Const, FormulaError, Node, Op, Var, walk
 
 _SHAPE_HINT = "write a shape as 3x4, 3,4, 3, 1x3x4 or scalar"
 _SEPARATORS = re.compile(r"\s*[x×,]\s*", re.IGNORECASE)
 CONSTRAINTS = ("positive", "symmetric", "simplex", "binary", "onehot", "spd", "invertible")
+#: The constraints drawn along one axis, the class axis: ``onehot:0`` (one-hot columns), ``simplex:1``.
+AXIS_CONSTRAINTS = ("simplex", "onehot")
+#: Functions that normalize along an axis: what a one-hot or simplex input multiplies tells its class axis.
+_NORMALIZING = ("softmax", "log_softmax", "logsumexp", "sum")
 #: What the matrix argument of a function must be: symmetric positive definite, or invertible.
 #: The most elements all drawn inputs may have together (8 MB of float64): explain and check really
 #: compute on them (forward, backward and a numerical check per line), and a gradient's rule is
@@ -140,7 +144,8 @@ def random_inputs(
     """float64 inputs drawn from N(0, 1), one per variable, some shaped by a constraint.
 
     ``constraints`` maps a name to ``positive`` (|N| + 0.1), ``symmetric`` ((A + Aᵀ)/2),
-    ``simplex`` (each column sums to 1), ``binary`` (0. or 1.), ``onehot`` (one-hot rows),
+    ``simplex`` (entries > 0 summing to 1 along the class axis), ``binary`` (0. or 1.), ``onehot``
+    (one-hot along the class axis; see :func:`class_axis`: ``onehot:0`` names the axis),
     ``spd`` (A Aᵀ/n + I) or ``invertible`` (U diag(s) Vᵀ, s in [1, 2], det > 0).  A name without
     one gets its :func:`default_constraints` (an invertible X for ``inv(X)``), if any.
     """
@@ -152,26 +157,135 @@ def random_inputs(
             hint = did_you_mean(name, formula.names)
             raise FormulaError(f"constraint for {name!r}, which the formula does not use{hint}")
         check_constraint(name, kind)
-    constraints = {**default_constraints(formula, shapes), **constraints}
+    constraints = {**default_constraints(formula, shapes), **resolve_constraints(formula, shapes, constraints)}
     return {name: draw_input(rng, shapes[name], constraints.get(name), name) for name in formula.names}
 
 
 def check_constraint(name: str, kind: str) -> None:
-    """Refuse an unknown constraint, suggesting the closest known one."""
-    if kind not in CONSTRAINTS:
-        raise FormulaError(f"unknown constraint {kind!r} for {name!r}{did_you_mean(kind, CONSTRAINTS)} "
+    """Refuse an unknown constraint, suggesting the closest known one, or a bad class axis."""
+    split_constraint(name, kind)
+
+
+def split_constraint(name: str, kind: str) -> tuple[str, int | None]:
+    """``"onehot:0"`` → ``("onehot", 0)``, ``"simplex"`` → ``("simplex", None)``; only onehot and
+    simplex take an axis (an integer, negative counting from the end)."""
+    if not isinstance(kind, str):
+        raise FormulaError(f"constraint for {name!r} must be a string such as 'positive' or 'onehot:0', got {kind!r}")
+    base, colon, axis_text = kind.partition(":")
+    base, axis_text = base.strip(), axis_text.strip()
+    if base not in CONSTRAINTS:
+        raise FormulaError(f"unknown constraint {base!r} for {name!r}{did_you_mean(base, CONSTRAINTS)} "
                            f"(known: {', '.join(CONSTRAINTS)})")
+    if not colon:
+        return base, None
+    if base not in AXIS_CONSTRAINTS:
+        raise FormulaError(f"constraint {kind!r} for {name!r}: only {' and '.join(AXIS_CONSTRAINTS)} take an axis "
+                           f"(write {base!r})")
+    if not re.fullmatch(r"[-+]?\d{1,4}", axis_text):
+        raise FormulaError(f"constraint {kind!r} for {name!r}: the axis after ':' must be an integer, "
+                           f"e.g. {base}:0 (along the columns' length) or {base}:1")
+    return base, int(axis_text)
+
+
+def class_axis(shape: tuple[int, ...], kind: str, name: str, formula: Formula | None = None) -> int:
+    """The axis a one-hot or simplex input is drawn along (its entries sum to 1 along it).
+
+    Given (``onehot:0``): that axis, checked against the shape.  Not given: a vector, a column
+    n×1 or a row 1×n along its length; a matrix along the axis of the softmax, log_softmax,
+    logsumexp or sum (with an axis) that ``formula`` applies to what the input multiplies
+    (``y * log_softmax(Z, axis=0)``: axis 0), or its ``cross_entropy`` axis; else the last axis
+    (the row layout: one example per row).
+    """
+    base, axis = split_constraint(name, kind)
+    if not shape:
+        if base == "onehot":
+            raise FormulaError(f"onehot {name!r} needs at least one axis, got a scalar")
+        return 0
+    ndim = len(shape)
+    if axis is not None:
+        if not -ndim <= axis < ndim:
+            raise FormulaError(f"{kind} for {name!r}: axis {axis} is out of range for shape "
+                               f"{'x'.join(map(str, shape))} ({ndim} ax{'i' if ndim == 1 else 'e'}s)")
+        return axis % ndim
+    long = [i for i, n in enumerate(shape) if n > 1]
+    if ndim == 1 or (ndim == 2 and len(long) <= 1):  # a vector, a column or a row: along its length
+        return long[0] if long else ndim - 1
+    found = formula_class_axis(formula, name, ndim) if formula is not None else None
+    return ndim - 1 if found is None else found
+
+
+def formula_class_axis(formula: Formula, name: str, ndim: int) -> int | None:
+    """The one axis the formula normalizes along where ``name`` is used, if it says (see :func:`class_axis`)."""
+    axes = set()
+    for node in walk(formula.tree):
+        if not isinstance(node, Op):
+            continue
+        if node.name == "cross_entropy" and len(node.args) > 1 and _is(node.args[1], name):
+            axes.add(node.param("axis", -1))
+        elif node.name in ("mul", "div") and any(_is(arg, name) for arg in node.args):
+            for other in node.args:
+                axis = None if _is(other, name) else _normalized_axis(other)
+                if axis is not None:
+                    axes.add(axis)
+    normalized = set()
+    for axis in axes:
+        if not isinstance(axis, int) or not -ndim <= axis < ndim:
+            return None
+        normalized.add(axis % ndim)
+    return normalized.pop() if len(normalized) == 1 else None
+
+
+def _is(node: Node, name: str) -> bool:
+    """``node`` is the variable ``name``, perhaps negated or scaled by a number (not transposed:
+    the class axis of yᵀ is y's other axis, which is not read)."""
+    while isinstance(node, Op) and node.name in ("neg", "mul", "div"):
+        named = [arg for arg in node.args if not isinstance(arg, Const)]
+        if len(named) != 1 or (node.name != "neg" and len(node.args) != 2):
+            return False
+        node = named[0]
+    return isinstance(node, Var) and node.name == name
+
+
+def _normalized_axis(node: Node) -> Any:
+    """The axis of the outermost softmax, log_softmax, logsumexp or sum with an axis within ``node``."""
+    for each in walk(node):
+        if isinstance(each, Op) and each.name in _NORMALIZING:
+            if each.name in ("softmax", "log_softmax"):
+                return each.param("axis", -1)
+            if each.param("axis") is not None:
+                return each.param("axis")
+    return None
+
+
+def resolve_constraints(
+    formula: Formula | None, shapes: dict[str, tuple[int, ...]], constraints: dict[str, str]
+) -> dict[str, str]:
+    """Each onehot or simplex constraint with its class axis written out (``onehot`` → ``onehot:0``),
+    read from the formula where it says (see :func:`class_axis`); other constraints as given."""
+    resolved = {}
+    for name, kind in constraints.items():
+        base, _ = split_constraint(name, kind)
+        if base in AXIS_CONSTRAINTS and name in shapes:
+            resolved[name] = f"{base}:{class_axis(shapes[name], kind, name, formula)}"
+        else:
+            resolved[name] = base if base not in AXIS_CONSTRAINTS else kind
+    return resolved
 
 
 def draw_input(rng: np.random.Generator, shape: tuple[int, ...], kind: str | None, name: str) -> np.ndarray:
     """One random array of ``shape`` under one constraint (``None``: standard normal)."""
     if kind == "binary":
         return (rng.random(shape) < 0.5).astype(np.float64)
+    axis = None
+    if kind is not None:
+        kind, given = split_constraint(name, kind)
+        if kind in AXIS_CONSTRAINTS:
+            axis = class_axis(shape, kind if given is None else f"{kind}:{given}", name)
     if kind == "onehot":
-        if not shape:
-            raise FormulaError(f"onehot {name!r} needs at least one axis, got a scalar")
-        hot = rng.integers(shape[-1], size=shape[:-1])
-        return np.eye(shape[-1])[hot]
+        assert axis is not None
+        moved = shape[:axis] + shape[axis + 1 :] + (shape[axis],)
+        hot = rng.integers(shape[axis], size=moved[:-1])
+        return np.moveaxis(np.eye(shape[axis])[hot], -1, axis)
     sample = rng.standard_normal(shape)
     if kind == "positive":
         return np.abs(sample) + 0.1
@@ -184,8 +298,10 @@ def draw_input(rng: np.random.Generator, shape: tuple[int, ...], kind: str | Non
     if kind == "invertible":
         return _well_conditioned(rng, sample)
     if kind == "simplex":
-        weights = np.exp(sample - sample.max(axis=0, keepdims=True)) if shape else np.ones(())
-        return weights / weights.sum(axis=0, keepdims=True) if shape else weights
+        if not shape:
+            return np.ones(())
+        weights = np.exp(sample - sample.max(axis=axis, keepdims=True))
+        return weights / weights.sum(axis=axis, keepdims=True)
     return sample
 
 
