@@ -43,7 +43,7 @@ ABOUT = (
 )
 DEFAULT_OUT = HERE / "MEMORY.md"
 FRAMEWORKS = ("numpy", "matgrad")
-#: workload key → steps: 1,000 steps of the seed network, fewer of the wide one (each is ~50× dearer)
+#: workload key → steps: 1,000 steps of the sigmoid network, fewer of the wide one (each is ~50× dearer)
 RUNS = {"step/784-30-10/b128": 1000, "step/784-1024-1024-10/b256": 100}
 SLACK_BYTES = 64 * 1024
 SLACK_FRACTION = 0.01

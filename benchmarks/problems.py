@@ -4,7 +4,7 @@ Every framework starts from the same arrays (same seed), batch-first row layout:
 ``Z = A W + b`` with ``W`` of shape ``(n_in, n_out)`` and ``b`` of shape ``(n_out,)``.
 
 Heads:
-- ``"sigmoid_mse"`` (seed 001): ``A_L = σ(Z_L)``, ``C = ½ Σ_rows ‖A_L − Y‖²``, *summed* over
+- ``"sigmoid_mse"`` (Nielsen's network): ``A_L = σ(Z_L)``, ``C = ½ Σ_rows ‖A_L − Y‖²``, *summed* over
   the batch (not averaged), ``Y`` uniform in [0, 1);
 - ``"softmax_ce"``: ``C = mean_rows(−log softmax(Z_L)[label])``, *averaged* over the batch,
   integer labels.

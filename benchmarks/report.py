@@ -241,7 +241,7 @@ METHOD = """\
 - float32 throughout (the linear-algebra rows: float64); batch-first rows, `Z = A W + b`; weights N(0, 1/n_in), \
 inputs uniform [0, 1); every \
 framework starts from the same arrays (same seed).
-- 784-30-10 σ/MSE (seed 001): `C = ½ Σ ‖σ(Z2) − Y‖²` **summed** over the batch, SGD step 0.01 / batch; hand \
+- 784-30-10 σ/MSE (Nielsen's network): `C = ½ Σ ‖σ(Z2) − Y‖²` **summed** over the batch, SGD step 0.01 / batch; hand \
 backward `δ2 = (A2 − Y) ⊙ A2(1 − A2)`, `∂W2 = A1ᵀ δ2`, `∂b2 = Σ_rows δ2`, `δ1 = (δ2 W2ᵀ) ⊙ A1(1 − A1)`, \
 `∂W1 = Xᵀ δ1`. 784-1024-1024-10 ReLU: softmax cross-entropy **averaged** over the batch, step 0.01; hand \
 `δ3 = (softmax(Z3) − onehot) / N`, `δ_{{l−1}} = (δ_l W_lᵀ) ⊙ 𝟙[A_{{l−1}} > 0]`.

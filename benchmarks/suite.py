@@ -53,7 +53,7 @@ OPS = {
 
 
 def seed_problem(batch: int) -> Problem:
-    """Seed 001's 784-30-10 σ/MSE network; the cost is summed over the batch, hence lr / batch."""
+    """Nielsen's 784-30-10 σ/MSE network; the cost is summed over the batch, hence lr / batch."""
     return Problem(SEED_NETWORK, "sigmoid", "sigmoid_mse", batch, lr=0.01 / batch)
 
 

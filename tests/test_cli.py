@@ -118,6 +118,41 @@ def test_help_for_every_command():
         assert result.returncode == 0 and "usage: matgrad" in result.stdout
 
 
+def _command_paths(parser, path=()):
+    """Every command and subcommand of ``parser``, as the words that select it (``()`` is the top)."""
+    import argparse
+
+    yield path
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for name, sub in action.choices.items():
+                yield from _command_paths(sub, (*path, name))
+
+
+def test_help_and_readme_never_point_at_texts_users_do_not_have(capsys):
+    """The help and the README say "column layout (z = Wx + b)", not "seed 001" or a path outside the repo."""
+    from pathlib import Path
+
+    from matgrad.cli import main, parser
+
+    forbidden = ("seed 00", "seeds/", "../shared")
+    paths = list(_command_paths(parser()))
+    assert ("explain",) in paths and ("plot", "surface") in paths
+    for path in paths:
+        with pytest.raises(SystemExit) as exited:
+            main([*path, "--help"])
+        assert exited.value.code == 0
+        text = capsys.readouterr().out.lower()
+        assert "usage: matgrad" in text
+        for words in forbidden:
+            assert words not in text, f"matgrad {' '.join(path)} --help mentions {words!r}"
+    root = Path(__file__).resolve().parent.parent
+    for page in [root / "README.md", *sorted((root / "docs").glob("*.md"))]:
+        text = page.read_text(encoding="utf-8").lower()
+        for words in forbidden:
+            assert words not in text, f"{page.name} mentions {words!r}"
+
+
 def test_demo_agrees_with_the_delta_equations():
     result = matgrad("demo")
     assert result.returncode == 0, result.stderr
@@ -149,7 +184,7 @@ def test_explain_the_seed_network_in_both_layouts_and_with_l2():
         assert line in column.stdout
     row = matgrad("explain", "--layout", "row", "--l2", "0.1")
     assert row.returncode == 0, row.stderr
-    assert "(a¹)ᵀ δ²" in row.stdout and "0.1 W²" in row.stdout
+    assert "(a¹)ᵀ δ²" in row.stdout and "λ W²" in row.stdout and "λ = 0.1" in row.stdout
 
 
 def test_explain_re_renders_in_the_other_layout():
@@ -158,7 +193,7 @@ def test_explain_re_renders_in_the_other_layout():
     for line in ("z¹ = x W¹ + b¹", "δ¹ = (δ² (W²)ᵀ) ⊙ σ'(z¹)", "∂C/∂W¹ = xᵀ δ¹"):
         assert line in row.stdout
     closed = matgrad("explain", "--layout", "row", "--inline")
-    assert "∂C/∂W² = (a¹)ᵀ ((a² − y) ⊙ σ'(z²))" in closed.stdout  # seed 000's Hᵀ((Y − Y*) ⊙ f'(HW + B))
+    assert "∂C/∂W² = (a¹)ᵀ ((a² − y) ⊙ σ'(z²))" in closed.stdout  # row layout's Hᵀ((Y − Y*) ⊙ f'(HW + B))
     jacobians = matgrad("explain", "--jacobians")
     assert jacobians.returncode == 0 and "∂a²/∂z²   (2 × 2, diagonal" in jacobians.stdout
     assert "vᵀJ = VJP ✗" not in jacobians.stdout and jacobians.stdout.count("vᵀJ = VJP ✓") == 8
@@ -197,7 +232,7 @@ def test_explain_a_matrix_function_draws_an_invertible_matrix():
     """`matgrad explain "sum(inv(X))"` once failed: the shapes were checked on zeros, a singular X."""
     result = matgrad("explain", "sum(inv(X))", "--shape", "X=3x3")
     assert result.returncode == 0, result.stderr
-    assert "∂f/∂X = −((X⁻¹)ᵀ 𝟏 (X⁻¹)ᵀ)" in result.stdout and "every line agrees" in result.stdout
+    assert "∂f/∂X = −X⁻ᵀ 𝟏 X⁻ᵀ" in result.stdout and "every line agrees" in result.stdout
 
 
 def test_explain_constraint_options_reach_the_draws():

@@ -2,7 +2,7 @@
 
 A peer module gives ``build(spec) -> Impl`` (raising ``NotApplicableError`` for a workload it cannot
 express) and ``describe() -> dict`` (its version, BLAS and thread settings, as strings).
-``numpy_hand`` is the reference: seed 001's δ equations (and their Jacobian, Hessian and
+``numpy_hand`` is the reference: the δ equations (and their Jacobian, Hessian and
 per-example forms) written by hand.
 """
 

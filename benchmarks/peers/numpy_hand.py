@@ -1,4 +1,4 @@
-"""Hand-written NumPy backprop: seed 001's δ equations, batch-first rows (the floor).
+"""Hand-written NumPy backprop: the δ equations, batch-first rows (the floor).
 
 Forward, for layers l = 1 … L (``A_0 = X``)::
 

@@ -1,6 +1,6 @@
-"""``matgrad demo``: the seed network's gradient, by the engine and by the δ equations.
+"""``matgrad demo``: a small sigmoid network's gradient, by the engine and by the δ equations.
 
-The network of seed 001 in column layout, ``z¹ = W¹x + b¹, a¹ = σ(z¹), z² = W²a¹ + b²,
+The network in column layout, ``z¹ = W¹x + b¹, a¹ = σ(z¹), z² = W²a¹ + b²,
 a² = σ(z²), C = ½‖a² − y‖²``, differentiated by matgrad's reverse mode, compared with the
 hand-derived ``δ² = (a² − y) ⊙ σ'(z²)``, ``∂C/∂W² = δ² (a¹)ᵀ``, ``δ¹ = ((W²)ᵀδ²) ⊙ σ'(z¹)``,
 ``∂C/∂W¹ = δ¹ xᵀ``, and checked against central differences.
@@ -24,7 +24,7 @@ def seed_network_cost(W1, b1, W2, b2, x, y):
 
 
 def delta_equations(W1, b1, W2, b2, x, y):
-    """Seed 001's backpropagation, written by hand with NumPy."""
+    """Backpropagation by the δ equations (column layout), written by hand with NumPy."""
     z1 = W1 @ x + b1
     a1 = 1 / (1 + np.exp(-z1))
     z2 = W2 @ a1 + b2
@@ -48,7 +48,7 @@ def demo(sizes: Sequence[int] = (4, 3, 2), seed: int = 0) -> int:
     grads = mg.grad(seed_network_cost, argnums=(0, 1, 2, 3))(*params, x, y)
     by_hand = delta_equations(*params, x, y)
     np.set_printoptions(precision=5, suppress=True)
-    print(f"Seed network {n_in}-{n_hidden}-{n_out}, column layout: z = Wx + b, a = σ(z), C = ½‖a² − y‖²")
+    print(f"Sigmoid network {n_in}-{n_hidden}-{n_out}, column layout: z = Wx + b, a = σ(z), C = ½‖a² − y‖²")
     print(f"C = {float(seed_network_cost(*params, x, y)):.6f}\n")
     worst = 0.0
     for name, g, h in zip(names, grads, by_hand):
@@ -62,7 +62,7 @@ def demo(sizes: Sequence[int] = (4, 3, 2), seed: int = 0) -> int:
 
 
 def demo_command(args: argparse.Namespace) -> int:
-    """``matgrad demo``: the seed network's gradient by matgrad and by the δ equations."""
+    """``matgrad demo``: a small sigmoid network's gradient by matgrad and by the δ equations."""
     try:
         sizes = [int(s) for s in args.sizes.split(",")]
     except ValueError:

@@ -175,7 +175,7 @@ def _finish(grad: np.ndarray | None, variable: Tensor, n: int) -> np.ndarray:
     """``(N,) + shape`` in the parameter's dtype; a row-independent part is copied to every row.
 
     An array the rules made for this parameter alone is returned as it is (no 12 MB copy for
-    the first layer of the seed network); a view, possibly of a cotangent that another
+    the first layer of a 784-30-10 network); a view, possibly of a cotangent that another
     parameter's result shares, is copied.
     """
     shape = (n,) + variable.shape

@@ -54,7 +54,7 @@ class Run:
 
 
 class Penalty:
-    """Sum of the L2 and L1 penalties on the weights (seed 002's λΩ(θ))."""
+    """Sum of the L2 and L1 penalties on the weights (the λΩ(θ) of Goodfellow et al., Deep Learning, Algorithm 6.4)."""
 
     def __init__(self, l2: float, l1: float) -> None:
         self.terms = [term for lam, term in ((l2, nn.L2), (l1, nn.L1)) if lam > 0 for term in [term(lam)]]

@@ -1,4 +1,4 @@
-"""Cost accounting: seed 001's O(N²) against O(N³) argument, counted on the user's own graph.
+"""Cost accounting: the O(N²) VJPs against O(N³) Jacobian products, counted on the user's own graph.
 
 Multiply-adds and memory (in numbers stored) for four ways to get ∂C/∂θ for every parameter:
 

@@ -1,6 +1,6 @@
 """``--jacobians``: the explicit Jacobians that the VJPs of a derivation never form.
 
-Seed 001's point is that backprop multiplies by Jacobians without writing them down: the
+Backprop multiplies by Jacobians without writing them down: the
 Jacobian of an elementwise function is ``diag(f')``, so ``vᵀ diag(f') = v ⊙ f'``.  Here each step
 of the backward pass gets its local Jacobian ``∂consumer/∂quantity`` built column by column from
 the table's JVP rules (forward mode), and ``vᵀJ`` is compared with what the VJP rule computes

@@ -1,6 +1,6 @@
 """The other layout: a derivation re-rendered with every quantity transposed (rows ↔ columns).
 
-Seed 000 writes a layer ``Z = HW + B`` with examples in rows; seed 001 writes ``z = Wx + b`` with
+Row layout writes a layer ``Z = HW + B`` with examples in rows; column layout writes ``z = Wx + b`` with
 examples in columns.  They are the same computation with every quantity transposed, so a formula
 ``G = F(q, …)`` in one layout is ``Gᵀ = F(q, …)ᵀ`` in the other, with the transpose pushed inward
 by ``(AB)ᵀ = BᵀAᵀ`` and ``(A ⊙ B)ᵀ = Aᵀ ⊙ Bᵀ`` until it meets the quantities, where ``qᵀ`` is the

@@ -13,16 +13,16 @@ from .module import Module
 
 
 class Linear(Module):
-    """``Y = X W + b``: batch first, one example per row, as ``Y = f(HW + B)`` of seed 000.
+    """``Y = X W + b``: batch first, one example per row, the row layout of ``Y = f(HW + B)``.
 
     Shapes: ``X`` is ``(N, in_features)`` (or ``(..., in_features)``, or ``(in_features,)`` for
     one example); ``W`` is ``(in_features, out_features)``; ``b`` is ``(out_features,)``,
     broadcast over the rows; ``Y`` is ``(N, out_features)``.
 
-    ``W`` is the transpose of the column-layout weight of seed 001, ``z = W_col x + b`` with
+    ``W`` is the transpose of the column-layout weight, ``z = W_col x + b`` with
     ``x`` a column and ``W_col`` of shape ``(out, in)``: stacking the examples as rows of ``X``
     gives ``Z = X W_colᵀ + bᵀ``, so ``W = W_colᵀ``.  Accordingly ``∂C/∂W = Xᵀ Δ`` (``Δ`` holds
-    the rows ``δᵀ``), the transpose of seed 001's ``∂C/∂W_col = Σ δ aᵀ``.
+    the rows ``δᵀ``), the transpose of the column layout's ``∂C/∂W_col = Σ δ aᵀ``.
 
     Args:
         init: an initializer name from :data:`matgrad.nn.init.BY_NAME` ("glorot" is Glorot

@@ -44,14 +44,14 @@ class MSELoss(_Loss):
     """Half the squared error per example, averaged (or summed) over the batch.
 
     For predictions ``a`` of shape ``(N, K)`` and targets ``y`` of the same shape:
-    ``C_n = ½ ‖a_n − y_n‖² = ½ Σ_k (a_nk − y_nk)²`` (the seeds' cost), and the loss is
+    ``C_n = ½ ‖a_n − y_n‖² = ½ Σ_k (a_nk − y_nk)²`` (the quadratic cost of the δ equations), and the loss is
     ``(1/N) Σ_n C_n`` with ``reduction="mean"`` (Nielsen's SGD, whose learning rate 3.0 assumes
     exactly this), ``Σ_n C_n`` with ``"sum"``, the vector ``(C_n)`` with ``"none"``.  So
     ``∂loss/∂a = (a − y) / N`` for ``"mean"``.  Note the ½ and the per-example sum: this is
     **not** PyTorch's ``MSELoss``, which averages over all N·K entries and has no ½.
 
     Integer targets of shape ``(N,)`` are class labels: they are one-hot encoded to width ``K``
-    first (the seed network on digits trains on one-hot targets).  A 1-D prediction of shape
+    first (``matgrad train``'s default network trains on one-hot targets).  A 1-D prediction of shape
     ``(N,)`` holds one scalar output per example.  Shapes must match exactly (no broadcasting).
     """
 
@@ -60,7 +60,7 @@ class MSELoss(_Loss):
 
     def __call__(self, prediction: Any, target: Any) -> Any:
         diff = prediction - self.targets(prediction, target)
-        squares = diff**2  # the seeds' (a − y)², so explain shows it as written
+        squares = diff**2  # (a − y)² as derivations write it, so explain shows it as written
         ndim = np.ndim(_values(prediction))
         if self.reduction == "none":
             per_example = sum_(squares, axis=tuple(range(1, ndim))) if ndim > 1 else squares

@@ -23,7 +23,7 @@ class MLP(Module):
     ``net.layers`` is a :class:`Sequential` holding, for each hidden layer, ``Linear``, the
     activation, then ``Dropout`` (only when ``dropout > 0``); and for the last layer ``Linear``
     followed by the output activation (nothing when it is ``None``/"identity": the output is
-    the logits).  With ``MLP([784, 30, 10], output_activation="sigmoid")`` (seed 001's network)
+    the logits).  With ``MLP([784, 30, 10], output_activation="sigmoid")`` (the network of Nielsen's book)
     the parameters are ``layers.0.W (784, 30)``, ``layers.0.b``, ``layers.2.W (30, 10)``,
     ``layers.2.b``.  Input ``(N, sizes[0])``, output ``(N, sizes[-1])``.
 

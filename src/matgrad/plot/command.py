@@ -1,5 +1,5 @@
 """``matgrad plot``: each picture from a checkpoint of ``matgrad train``, or from the network
-``matgrad train`` would train (seed 001's, by default) trained on the spot.
+``matgrad train`` would train (Nielsen's sigmoid network, by default) trained on the spot.
 
 Only standard-library modules are imported at the top: ``matgrad --help`` and every other
 command work without matplotlib.
@@ -170,7 +170,7 @@ def _graph(args: argparse.Namespace) -> int:
 
 
 def _graph_inputs(args: argparse.Namespace) -> tuple[Any, Any, Any, Any]:
-    """The network and a few examples: from a checkpoint, or seed 001's network of ``--layers``."""
+    """The network and a few examples: from a checkpoint, or a sigmoid network of ``--layers``."""
     import numpy as np
 
     from .. import nn

@@ -1,4 +1,4 @@
-"""Seed 001's pictures from the user's own network: the cost over two weights as a 3-D surface
+"""The gradient's pictures from the user's own network: the cost over two weights as a 3-D surface
 with −∇C drawn on it, and as a contour map with −∇C as arrows and the path descent took."""
 
 from __future__ import annotations

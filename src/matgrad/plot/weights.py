@@ -1,11 +1,11 @@
-"""One scalar weight of a network, named as the seeds name it: ``W2[0,1]``.
+"""One scalar weight of a network, named as derivations name it: ``W2[0,1]``.
 
 ``Wℓ`` and ``bℓ`` are the weight and bias of the ℓ-th ``Linear`` layer, counted from 1 as in
-seed 001's ``W²`` (``W²`` and ``W2`` are the same name); the dotted names of
+the column layout's ``W²`` (``W²`` and ``W2`` are the same name); the dotted names of
 ``named_parameters()`` (``layers.2.W``) are accepted too.  Indices refer to the array as matgrad
 stores it: ``Linear.W`` has shape ``(in, out)`` (``Y = X W + b``), so ``W2[i,j]`` is the weight
-from unit ``i`` of the first hidden layer to unit ``j`` of the next, the entry seed 001's
-column layout writes ``W²_ji``.
+from unit ``i`` of the first hidden layer to unit ``j`` of the next, the entry the
+column layout (``z = Wx + b``) writes ``W²_ji``.
 """
 
 from __future__ import annotations

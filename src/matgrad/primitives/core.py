@@ -157,7 +157,7 @@ def summing(have: tuple[int, ...], shape: tuple[int, ...], dtype: np.dtype) -> C
     """What :func:`unbroadcast` does to an array of shape ``have`` and ``dtype``, chosen once for
     these shapes (a compiled plan calls it directly).
 
-    A sum over leading axes only, a bias's gradient (seed 001's ∂C/∂b = Σ_rows δ), is ``1ᵀ G``
+    A sum over leading axes only, a bias's gradient (∂C/∂b = Σ_rows δ), is ``1ᵀ G``
     with G one row per copy: a BLAS matrix-vector product, several times faster than NumPy's
     ``add.reduce`` over axis 0 of a narrow matrix; both add every entry once in the same
     precision.  Any other sum (size-1 axes kept, integers, empty arrays) is ``add.reduce``.

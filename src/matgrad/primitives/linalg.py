@@ -1,7 +1,7 @@
 """Linear algebra: matmul (every NumPy matmul shape) and transpose.
 
-For ``C = A B`` the VJPs are two matrix products, ``Ḡ Bᵀ`` and ``Aᵀ Ḡ`` (seed 002's
-``g : dW h = g hᵀ : dW``); a vector operand turns one of them into an outer product, and
+For ``C = A B`` the VJPs are two matrix products, ``Ḡ Bᵀ`` and ``Aᵀ Ḡ`` (in
+differentials, ``g : dW h = g hᵀ : dW``); a vector operand turns one of them into an outer product, and
 batch axes that were broadcast are summed back by :func:`unbroadcast`.
 """
 

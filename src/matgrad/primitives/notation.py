@@ -4,13 +4,13 @@ evaluates.
 Formulas are :mod:`matgrad.symbolic` expressions over ``x0, x1, …`` (the inputs), ``out`` (the
 result), ``g`` (the gradient flowing in, ``∂ℓ/∂out``) and ``t`` (a tangent).  For every input:
 
-- ``vjp[i]`` — the gradient ``gᵀ ∂out/∂xᵢ`` written without forming the Jacobian (seed 001:
-  ``g ⊙ σ'(z)``, ``g hᵀ``).  ``explain`` evaluates it with NumPy and compares it with what the
+- ``vjp[i]`` — the gradient ``gᵀ ∂out/∂xᵢ`` written without forming the Jacobian (column
+  layout: ``g ⊙ σ'(z)``, ``g hᵀ``).  ``explain`` evaluates it with NumPy and compares it with what the
   engine's rule computed, so a wrong rule (or a wrong formula) is caught on the numbers;
 - ``jvp[i]`` — the differential ``d out`` when only ``xᵢ`` moves (``t`` stands for ``dxᵢ``);
-  seed 002's steps read ``g : d out = g : jvp[i] = vjp[i] : dxᵢ``;
+  the differential notation's steps read ``g : d out = g : jvp[i] = vjp[i] : dxᵢ``;
 - ``index[i]`` — component ``k`` of the gradient, the chain-rule sum and the Kronecker delta
-  that collapses it (seed 000);
+  that collapses it (index notation);
 - ``product[i]`` — which product the VJP uses; ``why`` — why that product appears.
 
 Formulas are evaluated on the shapes of the recorded values; the gradient of an input that was
@@ -67,7 +67,7 @@ class Notation:
 
     @property
     def differential(self) -> tuple[str, ...]:
-        """Seed 002's reading: ``g : d out = g : (jvp with dxᵢ) = vjp : dxᵢ``."""
+        """The differential notation (Frobenius product): ``g : d out = g : (jvp with dxᵢ) = vjp : dxᵢ``."""
         steps = []
         for i, (vjp, jvp) in enumerate(zip(self.vjp, self.jvp)):
             moved = render_formula(substitute(jvp, {"t": Sym(f"d{{{i}}}")}))
