@@ -194,10 +194,11 @@ def test_an_l2_regularizer_adds_lambda_w():
     from matgrad.explain.command import seed_network
 
     e = seed_network("column", 0.1, seed=0)
-    assert e.formula("∂C/∂W²") in ("0.1 W² + δ² (a¹)ᵀ", "δ² (a¹)ᵀ + 0.1 W²")
+    assert e.formula("∂C/∂W²") == "δ² (a¹)ᵀ + λ W²"  # λ kept symbolic, its value a note on the line
+    assert "∂C/∂W² = δ² (a¹)ᵀ + λ W², where λ = 0.1" in str(e)
     assert e.ok
     e.notation = "index"  # the regularizer's path: a number times an elementwise slope, entry kl
-    assert "Σ_ij 0.05 [2 W²]_ij δ_ik δ_jl = 0.05 [2 W²]_kl" in str(e)
+    assert "Σ_ij ½ λ [2 W²]_ij δ_ik δ_jl = ½ λ [2 W²]_kl" in str(e)
     e.notation = "differential"
     assert "dC = Σ da² ⊙ (a² − y) = (a² − y) : da²" in str(e)  # ½ Σ 2 … folded
 

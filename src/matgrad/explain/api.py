@@ -89,15 +89,24 @@ def explain(
     inline: bool = False,
     loss_name: str = "C",
     layout: str | None = None,
+    constraints: dict[str, str] | None = None,
+    show: set[str] | None = None,
+    penalty: Callable | None = None,
 ) -> Explanation:
     """Write out ∂loss/∂(every named quantity) and check each line against the engine.
 
     ``target`` is a scalar Tensor already computed, a function of arrays (its parameters are
     named after the function's arguments), or an ``nn`` network with ``loss``, ``x`` and ``y``
     (layers named ``zˡ = aˡ⁻¹Wˡ + bˡ``, ``aˡ``).  ``names`` maps Tensors to display names.
-    ``inline=True`` writes every δ out, giving closed forms as in seed 000.  ``layout`` ("row":
-    examples in rows, ``Z = XW + b``, as in seed 000; "column": ``z = Wx + b``, as in seed 001)
+    ``inline=True`` writes every δ out, giving closed forms such as ``∂J/∂W = Hᵀ((Y − Y*) ⊙ f'(HW + B))``.
+    ``notation``: "jacobian" (the chain rule as vector-Jacobian products), "index" (entry by
+    entry, with sums and Kronecker deltas) or "differential" (``dL = G : dW``, Frobenius product).
+    ``layout`` ("row": examples in rows, ``Z = XW + b``; "column": examples in columns, ``z = Wx + b``)
     re-renders the derivation with every quantity transposed, when the code uses the other one.
+    ``constraints`` maps an input's name to what is known of it (``"symmetric"``, ``"simplex"`` …),
+    which the readable forms may use and then state (``Aᵀ = A``); ``show`` keeps only the lines of
+    the quantities so named.  ``penalty(net)``, for a network, is added to its loss: the λΩ(θ) it
+    was trained with (``nn.L2(λ)``), so that each weight's gradient shows its ``λ W``.
     """
     if notation not in render.NOTATIONS:
         raise ValueError(f"explain: notation must be one of {', '.join(render.NOTATIONS)}, got {notation!r}")
@@ -106,6 +115,8 @@ def explain(
         output, title = target, "matgrad explain"
     elif hasattr(target, "parameters") and hasattr(target, "forward"):
         output, title = _network(target, loss, x, y, given)
+        if penalty is not None:
+            output = output + penalty(target)
     elif callable(target):
         output, title = _function(target, args, given)
     else:
@@ -118,7 +129,10 @@ def explain(
     given.setdefault(id(output), loss_name)
     graph = Graph(output, given)
     check_depth(graph.depth())
-    derivation = run_deep(derive, graph, given[id(output)], None, inline)
+    symbols = {q.name: q.symbol for q in graph.quantities if q.name is not None}
+    symbols.update({c.name: c.symbol for c in graph.constants if c.name is not None})
+    facts = {symbols[name]: kind for name, kind in (constraints or {}).items() if name in symbols}
+    derivation = run_deep(derive, graph, given[id(output)], None, inline, facts, show)
     if layout is not None:
         derivation = run_deep(relayout, derivation, layout)
         if derivation.layout is not None and notation != "jacobian":

@@ -1,4 +1,4 @@
-"""``matgrad explain``: the seed networks, a formula typed as text, or a trained checkpoint."""
+"""``matgrad explain``: a small sigmoid network, a formula typed as text, or a trained checkpoint."""
 
 from __future__ import annotations
 
@@ -15,14 +15,15 @@ from .layout import relayout
 
 
 def seed_network(layout: str, l2: float, seed: int, sizes: tuple[int, int, int] = (4, 3, 2)) -> Explanation:
-    """Seed 001's network in column layout (z = Wx + b) or seed 000's in row layout (z = xW + b),
-    with seed 002's L2 term λ/2 ‖W‖² when ``l2 > 0``."""
+    """A 4-3-2 sigmoid network in column layout (z = Wx + b) or in row layout (z = xW + b),
+    with the L2 term λ/2 ‖W‖² when ``l2 > 0``."""
     rng = np.random.default_rng(seed)
     n_in, n_hidden, n_out = sizes
     column = layout == "column"
     x = Tensor(rng.standard_normal((n_in, 1) if column else (1, n_in)), name="x")
     y = Tensor(rng.uniform(size=(n_out, 1) if column else (1, n_out)), name="y")
     activation, penalty = x, None
+    lam = Tensor(np.asarray(l2), name="λ")  # shown as λ, its value beside it
     for layer, (fan_in, fan_out) in enumerate(((n_in, n_hidden), (n_hidden, n_out)), start=1):
         weight_shape, bias_shape = ((fan_out, fan_in), (fan_out, 1)) if column else ((fan_in, fan_out), (1, fan_out))
         W = Tensor(rng.standard_normal(weight_shape), True, f"W{superscript(layer)}")
@@ -34,7 +35,7 @@ def seed_network(layout: str, l2: float, seed: int, sizes: tuple[int, int, int] 
         penalty = term if penalty is None else penalty + term
     cost = 0.5 * ((activation - y) ** 2).sum()
     if l2 > 0:
-        cost = cost + 0.5 * l2 * penalty
+        cost = cost + 0.5 * (lam * penalty)
     return explain(cost)
 
 
@@ -76,9 +77,15 @@ def formula_explanation(
     if not result.requires_grad:  # e.g. a comparison, a 0/1 mask whose derivative is zero everywhere
         raise FormulaError(f"the formula is constant in {', '.join(targets)}: nothing to differentiate "
                            "(a comparison such as x > 0 is a 0/1 mask, with no derivative)")
+    # Every input is recorded, so that an input used twice, or a part made of inputs alone
+    # (1 − y), is written with its names; only the lines of the targets are shown.
+    tracked = {name: Tensor(value, requires_grad=True, name=name) for name, value in values.items()}
+    with np.errstate(all="ignore"):
+        result = formula.evaluate(**tracked)
+    facts = {name: kind for name, kind in (constraints or {}).items() if name in tracked}
     try:
         with np.errstate(all="ignore"):
-            explanation = explain(result, loss_name="f")
+            explanation = explain(result, loss_name="f", constraints=facts, show=set(targets))
     except TooDeepError as error:  # the formula, not the program, is at fault: a usage error
         raise FormulaError(str(error)) from None
     if not explanation.ok:  # a part outside its domain (sqrt(x)[0]) fails lines as if a rule were wrong
@@ -99,7 +106,16 @@ def checkpoint_explanation(path: Any, examples: int, seed: int) -> Explanation:
     train, _ = datasets.load_dataset(settings["data"], data_dir=data_dir, seed=settings.get("seed", 0))
     rows = np.random.default_rng(seed).choice(len(train), size=min(examples, len(train)), replace=False)
     model.eval()
-    return explain(model, loss=loss, x=train.X[rows], y=train.y[rows])
+    penalty = _trained_penalty(settings)
+    return explain(model, loss=loss, x=train.X[rows], y=train.y[rows], penalty=penalty)
+
+
+def _trained_penalty(settings: dict) -> Any:
+    """The λΩ(θ) the run added to its loss (``--l2``, ``--l1``), or None."""
+    from ..runs import Penalty
+
+    l2, l1 = float(settings.get("l2", 0.0) or 0.0), float(settings.get("l1", 0.0) or 0.0)
+    return Penalty(l2, l1) if l2 > 0 or l1 > 0 else None
 
 
 def explain_command(args: argparse.Namespace) -> int:

@@ -18,6 +18,7 @@ import numpy as np
 
 from ..reverse import grad_of
 from ..symbolic import Expr, Num, Structural, Sym, bind, evaluate, simplify, substitute
+from ..symbolic.readable import readable
 from .graph import Graph, Quantity
 
 _SUPERSCRIPT_DIGITS = "⁰¹²³⁴⁵⁶⁷⁸⁹"
@@ -30,7 +31,7 @@ class Line:
     quantity: Quantity
     symbol: str  # the gradient's symbol, e.g. "g:q7"
     name: str  # how the gradient is written, e.g. "δ²" or "∂C/∂W²"
-    formula: Expr
+    formula: Expr  # as shown: the readable form of ``derived`` (see symbolic/readable.py)
     products: list[str] = field(default_factory=list)
     reasons: list[str] = field(default_factory=list)
     value: np.ndarray | None = None
@@ -40,6 +41,8 @@ class Line:
     problem: str | None = None
     differential_error: float = float("nan")  # ⟨G, J dq⟩ vs ⟨∂C/∂q, dq⟩, when the differential is read
     displayed_shape: tuple[int, ...] | None = None  # in the other layout, the transposed shape
+    derived: Expr | None = None  # the formula as the chain rule built it, before it was made readable
+    assumptions: list[tuple[Expr, Expr]] = field(default_factory=list)  # facts of the data it uses: Σⱼ y = 1
 
     @property
     def shape(self) -> tuple[int, ...]:
@@ -61,6 +64,9 @@ class Derivation:
         self.layout: str | None = None
         self.env: dict[str, Any] | None = None
         self.definitions: dict[int, Expr] = {}
+        self.facts: dict[str, str] = {}  # symbol → draw constraint ("symmetric", "simplex", …)
+        self.extra_values: dict[str, Any] = {}  # symbols the readable forms introduce (a count N)
+        self.extra_names: dict[str, str] = {}
 
     def definition(self, quantity: Quantity) -> Expr:
         """The forward formula of a computed quantity, as this derivation writes it."""
@@ -75,6 +81,7 @@ class Derivation:
     def names(self) -> dict[str, str]:
         names = self.graph.display_names()
         names.update({line.symbol: line.name for line in self.lines})
+        names.update(self.extra_names)
         return names
 
     @property
@@ -87,13 +94,23 @@ class Derivation:
 
 
 def derive(
-    graph: Graph, loss_name: str = "C", tolerance: float | None = None, closed_forms: bool = False
+    graph: Graph,
+    loss_name: str = "C",
+    tolerance: float | None = None,
+    closed_forms: bool = False,
+    facts: dict[str, str] | None = None,
+    show: set[str] | None = None,
 ) -> Derivation:
-    """Build and check the lines of ``∂loss/∂q`` for every named quantity ``q``."""
+    """Build and check the lines of ``∂loss/∂q`` for every named quantity ``q`` (those named in
+    ``show``, when given)."""
     dtype = graph.output.tensor.dtype
     derivation = Derivation(graph, loss_name, tolerance or (1e-9 if dtype == np.float64 else 1e-4))
+    derivation.facts = dict(facts or {})
     named = [q for q in graph.quantities if q.name is not None and q is not graph.output]
-    engine = grad_of([graph.output.tensor], [q.tensor for q in named], [np.ones((), dtype)], retain_graph=True)
+    if show is not None:
+        named = [q for q in named if q.name in show or not q.is_leaf]
+    seed = [np.ones(graph.output.shape, dtype)]  # a 1×1 output too: x.T@A@x is a scalar
+    engine = grad_of([graph.output.tensor], [q.tensor for q in named], seed, retain_graph=True)
     derivation._engine = {id(q): np.asarray(g) for q, g in zip(named, engine)}
     for quantity in _line_order(graph, named):
         line = Line(quantity, f"g:{quantity.symbol}", derivation.gradient_name(quantity), Num(0.0))
@@ -106,7 +123,7 @@ def derive(
             _note(line.products, _product_name(consumer, argnum, line.quantity))
             _note(line.reasons, consumer.prim.notation.why)
     for line in derivation.lines:
-        check_line(derivation, line)
+        make_readable(derivation, line)
     if closed_forms:
         inline(derivation)
     return derivation
@@ -212,6 +229,7 @@ def _environment(derivation: Derivation) -> dict[str, Any]:
     env.update(
         {f"g:{q.symbol}": derivation._engine[id(q)] for q in derivation.graph.quantities if id(q) in derivation._engine}
     )
+    env.update(derivation.extra_values)
     return env
 
 
@@ -220,16 +238,47 @@ def inline(derivation: Derivation) -> None:
     and check the lines again."""
     formulas: dict[str, Expr] = {}
     for line in derivation.lines:  # consumers first, so each δ is already closed when used
-        line.formula = simplify(substitute(line.formula, formulas))
+        line.formula = simplify(substitute(line.derived or line.formula, formulas))
         if line.name.startswith("δ"):
             formulas[line.symbol] = line.formula
+        make_readable(derivation, line)
+
+
+def tidy(derivation: Derivation, expr: Expr) -> Expr:
+    """``expr`` in its readable form (symbolic/readable.py), checked on the derivation's values."""
+    reading = readable(expr, _environment(derivation), derivation.facts, derivation.tolerance, derivation.names())
+    if reading.assumptions:  # a form that rests on a fact is shown only where the fact is stated
+        return expr
+    derivation.extra_values.update(reading.values)
+    derivation.extra_names.update(reading.names)
+    return reading.expr
+
+
+def make_readable(derivation: Derivation, line: Line) -> None:
+    """Check the line as derived, then show its readable form (symbolic/readable.py) if that
+    checks too; a reading that would not is never shown."""
+    line.derived = line.formula
+    check_line(derivation, line)
+    if not line.ok:
+        return
+    reading = readable(
+        line.formula, _environment(derivation), derivation.facts, derivation.tolerance, derivation.names()
+    )
+    if reading.expr is line.formula:
+        return
+    derivation.extra_values.update(reading.values)
+    derivation.extra_names.update(reading.names)
+    line.formula, line.assumptions = reading.expr, reading.assumptions
+    check_line(derivation, line)
+    if not line.ok:  # cannot happen: the reading was checked against the derived formula
+        line.formula, line.assumptions = line.derived, []
         check_line(derivation, line)
 
 
 def check_line(derivation: Derivation, line: Line) -> None:
     """Evaluate the line's formula and compare it with the engine's gradient."""
     engine = derivation._engine[id(line.quantity)]
-    line.engine = engine
+    line.engine, line.problem, line.value = engine, None, None
     try:
         value = np.asarray(evaluate(line.formula, _environment(derivation)), dtype=np.float64)
         value = np.broadcast_to(value, line.shape) if value.shape != line.shape else value

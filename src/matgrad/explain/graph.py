@@ -23,7 +23,7 @@ class Constant:
     value: Any
     name: str | None
     symbol: str
-
+    source: Any = None  # the Tensor or array it was made from
     @property
     def shape(self) -> tuple[int, ...]:
         return np.shape(self.value)
@@ -87,11 +87,16 @@ class Graph:
             quantity.name = f"θ{_subscript(i + 1)}"
 
     def _constant(self, value: Any, names: dict[int, str]) -> Constant:
+        """One constant per array: X used twice is one X, so that Xᵀa + Xᵀb can read Xᵀ(a + b)."""
+        if isinstance(value, (Tensor, np.ndarray)):
+            for known in self.constants:
+                if known.source is value:
+                    return known
         name = names.get(id(value)) or (value.name if type(value) is Tensor else None)
         raw = value.data if type(value) is Tensor else value
         if name is None and np.ndim(raw) != 0:
             name = f"c{_subscript(len(self.constants) + 1)}"
-        constant = Constant(raw, name, f"k{len(self.constants)}")
+        constant = Constant(raw, name, f"k{len(self.constants)}", value)
         self.constants.append(constant)
         return constant
 

@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 
 from ..symbolic import Expr, Num, Structural, Sym, bind, evaluate, simplify, substitute
-from .derive import Derivation, Line, _environment, _gradient, _references_by_name
+from .derive import Derivation, Line, _environment, _gradient, _references_by_name, tidy
 from .graph import Quantity
 
 
@@ -55,7 +55,7 @@ def differential(derivation: Derivation, line: Line, seed: int = 0) -> Different
         elif _references_by_name(derivation, consumer):
             upstream = Sym(f"g:{consumer.symbol}")
         else:
-            upstream = _gradient(derivation, consumer, {})
+            upstream = tidy(derivation, _gradient(derivation, consumer, {}))
         terms.append((upstream, moved))
     env = _environment(derivation)
     env[d_symbol] = np.random.default_rng(seed).standard_normal(quantity.shape)
@@ -78,7 +78,7 @@ def index_reading(derivation: Derivation, line: Line, text: Any) -> str:
         if _references_by_name(derivation, consumer):
             upstream: Expr = Sym(f"g:{consumer.symbol}")
         else:
-            upstream = _gradient(derivation, consumer, {})
+            upstream = tidy(derivation, _gradient(derivation, consumer, {}))
         if notation.derivatives:
             parts.append(_elementwise_index(derivation, line, consumer, argnum, upstream, text))
             continue
@@ -106,8 +106,10 @@ def _elementwise_index(
     matrix = len(line.shape) == 2 and min(line.shape) > 1
     summed, free, kronecker = ("ij", "kl", "δ_ik δ_jl") if matrix else ("j", "k", "δ_jk")
 
+    env = _environment(derivation)
+
     def component(expr: Expr, index: str) -> str:
-        number = _spread_number(expr)  # the g of a sum is one number copied to every entry
+        number = _spread_number(expr, env)  # the g of a sum is one number copied to every entry
         return text(number) if number is not None else f"[{text(expr)}]_{index}"
 
     g = component(upstream, summed)
@@ -121,7 +123,13 @@ def _elementwise_index(
     )
 
 
-def _spread_number(expr: Expr) -> Num | None:
+def _spread_number(expr: Expr, env: dict[str, Any]) -> Expr | None:
+    """The number a copied array holds in every entry (``½ λ`` of a penalty), if it is one."""
     while isinstance(expr, Structural) and expr.text == "{0}":
         expr = expr.operand
-    return expr if isinstance(expr, Num) else None
+    if isinstance(expr, Num):
+        return expr
+    try:
+        return expr if np.size(evaluate(expr, env)) == 1 else None
+    except (KeyError, ValueError, TypeError):
+        return None

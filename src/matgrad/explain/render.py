@@ -6,7 +6,8 @@ from typing import Any
 
 import numpy as np
 
-from ..symbolic import Expr, Num, evaluate, latex_name, render
+from ..symbolic import Expr, Num, Sym, evaluate, latex_name, render
+from ..symbolic.readable import _children
 from . import readings
 from .derive import Derivation, Line, _environment
 
@@ -51,9 +52,51 @@ def forward_lines(derivation: Derivation, latex: bool = False) -> list[tuple[str
     return rows
 
 
+def notes(derivation: Derivation, line: Line, latex: bool = False) -> str:
+    """What a line's formula rests on and what its symbols mean: ``, since Σⱼ y = 1, where N = 6``."""
+    text = (lambda words: rf"\quad\text{{{words}}}\ ") if latex else (lambda words: words)
+    facts = [
+        f"{formula_text(derivation, lhs, latex)} = {formula_text(derivation, rhs, latex)}"
+        for lhs, rhs in line.assumptions
+    ]
+    used = _symbols_in(line.formula)
+    keys = [
+        f"{latex_name(shown) if latex else shown} = {derivation.extra_values[name]:g}"
+        for name, shown in derivation.extra_names.items()
+        if name in used
+    ]
+    keys += [
+        f"{latex_name(c.name) if latex else c.name} = {float(c.value):g}"
+        for c in derivation.graph.constants
+        if c.symbol in used and c.name is not None and np.ndim(c.value) == 0
+    ]
+    keys += [
+        f"{c.name} = " + (rf"\text{{{words}}}" if latex else words)
+        for c in derivation.graph.constants
+        if c.symbol in used and c.name is not None and c.name.startswith("c") and c.name[1:2] in "₀₁₂₃₄₅₆₇₈₉"
+        for words in [f"a constant of shape {np.shape(c.value)}"]
+    ]
+    out = ""
+    if facts:
+        out += text(", since ") + text(" and ").join(facts)
+    if keys:
+        out += text(", where ") + ", ".join(keys)
+    return out
+
+
+def _symbols_in(expr: Expr) -> set[str]:
+    found, stack = set(), [expr]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, Sym):
+            found.add(node.name)
+        stack.extend(_children(node))
+    return found
+
+
 def _reading(derivation: Derivation, line: Line, notation: str) -> str:
     """One line of the backward pass in the chosen notation."""
-    jacobian = f"{line.name} = {formula_text(derivation, line.formula)}"
+    jacobian = f"{line.name} = {formula_text(derivation, line.formula)}{notes(derivation, line)}"
     if notation == "jacobian":
         return jacobian
     if derivation.layout is not None:
@@ -139,6 +182,7 @@ def to_markdown(derivation: Derivation, notation: str, title: str) -> str:
     for line in derivation.lines:
         product = ", ".join(line.products)
         name, formula = latex_name(line.name), formula_text(derivation, line.formula, latex=True)
+        formula += notes(derivation, line, latex=True)
         out.append(f"| ${name}$ | ${formula}$ | {line.shape} | {product} | {_mark(line)} |")
     out += ["", _summary(derivation)]
     return "\n".join(out)
@@ -147,7 +191,9 @@ def to_markdown(derivation: Derivation, notation: str, title: str) -> str:
 def to_latex(derivation: Derivation) -> str:
     rows = [rf"{name} &= {definition} \\" for name, definition, _ in forward_lines(derivation, latex=True)]
     rows += [
-        rf"{latex_name(line.name)} &= {formula_text(derivation, line.formula, latex=True)} \\"
+        rf"{latex_name(line.name)} &= {formula_text(derivation, line.formula, latex=True)}"
+        + notes(derivation, line, latex=True)
+        + r" \\"
         for line in derivation.lines
     ]
     return "\\begin{aligned}\n" + "\n".join(rows).rstrip("\\ ") + "\n\\end{aligned}"

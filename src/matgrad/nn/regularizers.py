@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
+
 from ..primitives import absolute
 from ..primitives import sum as sum_
 from ..tensor import Tensor
@@ -38,6 +40,11 @@ class _Penalty:
             total = total + t
         return total
 
+    def _weight(self, total: Tensor, name: str) -> Tensor:
+        """λ as a named constant in the penalty's dtype, so that ``explain`` writes the gradient
+        ``λ W`` with its value beside it rather than folding λ into a number."""
+        return Tensor(np.asarray(self.lam, dtype=total.dtype), name=name)
+
     def config(self) -> dict[str, Any]:
         """A JSON-serialisable dict for :func:`matgrad.nn.regularizer_from_config`."""
         return {"type": type(self).__name__, "lam": self.lam, "include_biases": self.include_biases}
@@ -47,14 +54,17 @@ class _Penalty:
 
 
 class L2(_Penalty):
-    """``(λ/2) Σ_W ‖W‖²_F``: seed 002's ``λΩ(θ)``; its gradient is ``λ W`` (weight decay)."""
+    """``(λ/2) Σ_W ‖W‖²_F``: the ``λΩ(θ)`` of Goodfellow et al., *Deep Learning*, Algorithm 6.4; its
+    gradient is ``λ W`` (weight decay)."""
 
     def __call__(self, module: Module) -> Tensor:
-        return (self.lam / 2) * self._total(module, lambda p: p * p)
+        total = self._total(module, lambda p: p * p)
+        return 0.5 * (self._weight(total, "λ") * total)
 
 
 class L1(_Penalty):
     """``λ Σ_W Σ_ij |W_ij|``; its gradient is ``λ sign(W)`` (0 at 0)."""
 
     def __call__(self, module: Module) -> Tensor:
-        return self.lam * self._total(module, absolute)
+        total = self._total(module, absolute)
+        return self._weight(total, "λ₁") * total

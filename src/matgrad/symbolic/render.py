@@ -97,9 +97,13 @@ def _render(expr: Expr, names: dict[str, str], scalar: Callable[[Expr], bool], l
             return _render(expr.operand, names, scalar, latex)
         return _filled(template, (expr.operand,), child)
     if isinstance(expr, Neg):
-        return "-" + child(expr.operand, 6) if latex else "−" + child(expr.operand, 6)
+        # −A B and −a ⊙ b read the same either way; only a sum needs brackets after a minus
+        return "-" + child(expr.operand, 3) if latex else "−" + child(expr.operand, 3)
     if isinstance(expr, Transpose):
         operand = expr.operand
+        if isinstance(operand, Structural) and operand.kind == "inverse":  # (X⁻¹)ᵀ is written X⁻ᵀ
+            inverted = child(operand.operand, 9)
+            return rf"{inverted}^{{-\top}}" if latex else f"{inverted}⁻ᵀ"
         atomic = isinstance(operand, Sym) and len(names.get(operand.name, operand.name)) == 1
         body = (
             child(operand, 9)
@@ -112,6 +116,8 @@ def _render(expr: Expr, names: dict[str, str], scalar: Callable[[Expr], bool], l
         )
         return rf"{body}^{{\top}}" if latex else f"{body}ᵀ"
     left, right = child(expr.left, expr.precedence, last=False), child(expr.right, _right_minimum(expr))
+    if isinstance(expr.right, Neg) and not right.startswith(("(", r"\left(")):  # A (−B), never "A −B"
+        right = rf"\left({right}\right)" if latex else f"({right})"
     if expr.op == "*":
         if scalar(expr.left) or scalar(expr.right):
             return f"{left} {right}"
