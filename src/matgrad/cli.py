@@ -178,6 +178,10 @@ def _add_explain(commands: Any) -> None:
         help="re-render with every quantity transposed: column (z = Wx + b) or row (Z = XW + b)",
     )
     p.add_argument("--l2", type=float, default=0.0, help="add the L2 penalty λ/2 ‖W‖² on the weights with this λ")
+    p.add_argument(
+        "--jacobian-layout", default="numerator", choices=["numerator", "denominator"],
+        help="for a formula giving a vector f: its Jacobian m×n, row i = ∂fᵢ/∂x (numerator), or n×m (denominator)",
+    )
     p.add_argument("--checkpoint", type=Path, help="explain a trained network on a few of its examples")
     p.add_argument("--examples", type=_positive_int, default=4, help="examples from the checkpoint's data")
     p.add_argument("--format", default="text", choices=["text", "markdown", "latex"])

@@ -92,6 +92,7 @@ def explain(
     constraints: dict[str, str] | None = None,
     show: set[str] | None = None,
     penalty: Callable | None = None,
+    upstream: Any = None,
 ) -> Explanation:
     """Write out ∂loss/∂(every named quantity) and check each line against the engine.
 
@@ -107,6 +108,8 @@ def explain(
     which the readable forms may use and then state (``Aᵀ = A``); ``show`` keeps only the lines of
     the quantities so named.  ``penalty(net)``, for a network, is added to its loss: the λΩ(θ) it
     was trained with (``nn.L2(λ)``), so that each weight's gradient shows its ``λ W``.
+    ``upstream``: for a computation with more than one entry f, the vector u of the VJPs
+    ``∂(uᵀf)/∂q`` written out (see :func:`matgrad.explain.vector.explain_jacobian`).
     """
     if notation not in render.NOTATIONS:
         raise ValueError(f"explain: notation must be one of {', '.join(render.NOTATIONS)}, got {notation!r}")
@@ -121,7 +124,7 @@ def explain(
         output, title = _function(target, args, given)
     else:
         raise TypeError(f"explain: expected a Tensor, a function or an nn network, got {type(target).__name__}")
-    if output.size != 1 or not output.requires_grad:
+    if (output.size != 1 and upstream is None) or not output.requires_grad:
         raise ValueError(
             f"explain: the computation must end in a scalar that depends on something requiring grad; "
             f"got shape {output.shape}, requires_grad={output.requires_grad}"
@@ -132,7 +135,7 @@ def explain(
     symbols = {q.name: q.symbol for q in graph.quantities if q.name is not None}
     symbols.update({c.name: c.symbol for c in graph.constants if c.name is not None})
     facts = {symbols[name]: kind for name, kind in (constraints or {}).items() if name in symbols}
-    derivation = run_deep(derive, graph, given[id(output)], None, inline, facts, show)
+    derivation = run_deep(derive, graph, given[id(output)], None, inline, facts, show, upstream)
     if layout is not None:
         derivation = run_deep(relayout, derivation, layout)
         if derivation.layout is not None and notation != "jacobian":

@@ -12,6 +12,7 @@ from .api import Explanation, explain, superscript
 from .deep import TooDeepError, run_deep
 from .derive import inline
 from .layout import relayout
+from .vector import explain_jacobian, is_vector
 
 
 def seed_network(layout: str, l2: float, seed: int, sizes: tuple[int, int, int] = (4, 3, 2)) -> Explanation:
@@ -48,7 +49,12 @@ def _sigmoid(z: Tensor, name: str) -> Tensor:
 
 
 def formula_explanation(
-    text: str, shape_texts: list[str], wrt: list[str], seed: int, constraints: dict[str, str] | None = None
+    text: str,
+    shape_texts: list[str],
+    wrt: list[str],
+    seed: int,
+    constraints: dict[str, str] | None = None,
+    jacobian_layout: str = "numerator",
 ) -> Explanation:
     """A formula typed as text, with the inputs drawn at random in the given shapes, under the
     given constraints (an invertible or SPD matrix where the formula only inverts it)."""
@@ -72,8 +78,12 @@ def formula_explanation(
         what = f"the constant {constant.item()}" if constant.size == 1 else f"a constant of shape {constant.shape}"
         raise FormulaError(f"the formula has no variables: it is {what}, with nothing to differentiate; "
                            "write one with a name, e.g. sum(x**2) --shape x=3")
-    if not isinstance(result, Tensor) or result.size != 1:
-        raise FormulaError(f"the formula must give a scalar to differentiate; it gives shape {np.shape(result)}")
+    vector = isinstance(result, Tensor) and result.size > 1 and is_vector(result.shape)
+    if not isinstance(result, Tensor) or (result.size != 1 and not vector):
+        raise FormulaError(
+            f"the formula gives shape {np.shape(result)}: explain writes the gradient of a scalar, or the "
+            "Jacobian of a vector (a column, a row or 1-D); for a matrix, sum it or take one entry"
+        )
     if not result.requires_grad:  # e.g. a comparison, a 0/1 mask whose derivative is zero everywhere
         raise FormulaError(f"the formula is constant in {', '.join(targets)}: nothing to differentiate "
                            "(a comparison such as x > 0 is a 0/1 mask, with no derivative)")
@@ -85,7 +95,10 @@ def formula_explanation(
     facts = {name: kind for name, kind in (constraints or {}).items() if name in tracked}
     try:
         with np.errstate(all="ignore"):
-            explanation = explain(result, loss_name="f", constraints=facts, show=set(targets))
+            if vector:
+                explanation = explain_jacobian(result, jacobian_layout, seed, facts, set(targets))
+            else:
+                explanation = explain(result, loss_name="f", constraints=facts, show=set(targets))
     except TooDeepError as error:  # the formula, not the program, is at fault: a usage error
         raise FormulaError(str(error)) from None
     if not explanation.ok:  # a part outside its domain (sqrt(x)[0]) fails lines as if a rule were wrong
@@ -124,7 +137,9 @@ def explain_command(args: argparse.Namespace) -> int:
 
     if args.formula is not None:  # "" is a formula, refused as empty, not a request for the seed network
         shapes, wrt = args.shape or [], args.wrt or []
-        explanation = formula_explanation(args.formula, shapes, wrt, args.seed, constraints_of(args))
+        explanation = formula_explanation(
+            args.formula, shapes, wrt, args.seed, constraints_of(args), args.jacobian_layout
+        )
     elif args.checkpoint:
         explanation = checkpoint_explanation(args.checkpoint, args.examples, args.seed)
     else:

@@ -22,6 +22,7 @@ from ..symbolic.readable import readable
 from .graph import Graph, Quantity
 
 _SUPERSCRIPT_DIGITS = "⁰¹²³⁴⁵⁶⁷⁸⁹"
+UPSTREAM = "upstream:u"  # the symbol of the vector u in ∂(uᵀf)/∂q
 
 
 @dataclass
@@ -67,6 +68,9 @@ class Derivation:
         self.facts: dict[str, str] = {}  # symbol → draw constraint ("symmetric", "simplex", …)
         self.extra_values: dict[str, Any] = {}  # symbols the readable forms introduce (a count N)
         self.extra_names: dict[str, str] = {}
+        self.output_gradient: Expr = Num(1.0)  # ∂loss/∂loss; the symbol u for a vector output
+        self.jacobians: list[Any] = []  # for a vector output: the Jacobians read off (vector.py)
+        self.jacobian_layout = "numerator"
 
     def definition(self, quantity: Quantity) -> Expr:
         """The forward formula of a computed quantity, as this derivation writes it."""
@@ -74,6 +78,8 @@ class Derivation:
 
     def gradient_name(self, quantity: Quantity) -> str:
         name = quantity.name or "?"
+        if self.output_gradient != Num(1.0):  # a vector output: the VJP with the vector u
+            return f"∂(uᵀ{self.loss_name})/∂{name}"
         if name.startswith("z") and (len(name) == 1 or name[1] in _SUPERSCRIPT_DIGITS):
             return "δ" + name[1:]
         return f"∂{self.loss_name}/∂{name}"
@@ -90,7 +96,8 @@ class Derivation:
 
     @property
     def ok(self) -> bool:
-        return all(line.ok for line in self.lines)
+        jacobians_ok = all(j.ok for j in self.jacobians if j.formula is not None)
+        return all(line.ok for line in self.lines) and jacobians_ok
 
 
 def derive(
@@ -100,16 +107,21 @@ def derive(
     closed_forms: bool = False,
     facts: dict[str, str] | None = None,
     show: set[str] | None = None,
+    upstream: np.ndarray | None = None,
 ) -> Derivation:
     """Build and check the lines of ``∂loss/∂q`` for every named quantity ``q`` (those named in
-    ``show``, when given)."""
+    ``show``, when given).  ``upstream``, for an output with more than one entry, is the vector u
+    of the VJP: each line is then ``∂(uᵀf)/∂q``, written with the symbol ``u``."""
     dtype = graph.output.tensor.dtype
     derivation = Derivation(graph, loss_name, tolerance or (1e-9 if dtype == np.float64 else 1e-4))
     derivation.facts = dict(facts or {})
+    if upstream is not None:  # the output's gradient is the symbol u, its value the VJP's seed
+        derivation.output_gradient = Sym(UPSTREAM)
+        derivation.extra_values[UPSTREAM], derivation.extra_names[UPSTREAM] = np.asarray(upstream, dtype), "u"
     named = [q for q in graph.quantities if q.name is not None and q is not graph.output]
     if show is not None:
         named = [q for q in named if q.name in show or not q.is_leaf]
-    seed = [np.ones(graph.output.shape, dtype)]  # a 1×1 output too: x.T@A@x is a scalar
+    seed = [np.ones(graph.output.shape, dtype) if upstream is None else np.asarray(upstream, dtype)]
     engine = grad_of([graph.output.tensor], [q.tensor for q in named], seed, retain_graph=True)
     derivation._engine = {id(q): np.asarray(g) for q, g in zip(named, engine)}
     for quantity in _line_order(graph, named):
@@ -154,7 +166,7 @@ def _references_by_name(derivation: Derivation, quantity: Quantity) -> bool:
 def _gradient(derivation: Derivation, quantity: Quantity, cache: dict) -> Expr:
     """∂loss/∂quantity as a formula in named quantities and the δ symbols."""
     if quantity is derivation.graph.output:
-        return Num(1.0)
+        return derivation.output_gradient
     if id(quantity) in cache:
         return cache[id(quantity)]
     total: Expr | None = None

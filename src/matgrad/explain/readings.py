@@ -51,7 +51,7 @@ def differential(derivation: Derivation, line: Line, seed: int = 0) -> Different
     terms = []
     for consumer, moved in _path_terms(derivation, quantity, Sym(d_symbol)):
         if consumer is derivation.graph.output:
-            upstream: Expr = Num(1.0)
+            upstream: Expr = derivation.output_gradient
         elif _references_by_name(derivation, consumer):
             upstream = Sym(f"g:{consumer.symbol}")
         else:

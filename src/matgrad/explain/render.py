@@ -63,7 +63,7 @@ def notes(derivation: Derivation, line: Line, latex: bool = False) -> str:
     keys = [
         f"{latex_name(shown) if latex else shown} = {derivation.extra_values[name]:g}"
         for name, shown in derivation.extra_names.items()
-        if name in used
+        if name in used and np.ndim(derivation.extra_values[name]) == 0
     ]
     keys += [
         f"{latex_name(c.name) if latex else c.name} = {float(c.value):g}"
@@ -145,6 +145,7 @@ def to_text(derivation: Derivation, notation: str, title: str) -> str:
     for text, line in rows:
         product = ", ".join(line.products)
         out.append(f"  {text:<{width}}   {line.shape!s:<10} {product:<{products}}  {_mark(line)}")
+    out += _jacobian_text(derivation)
     out += ["", _summary(derivation)]
     for line in derivation.lines:
         if line.problem:
@@ -158,9 +159,31 @@ def to_text(derivation: Derivation, notation: str, title: str) -> str:
     return "\n".join(out)
 
 
+JACOBIAN_TITLES = {
+    "numerator": "numerator layout: m×n, row i is ∂fᵢ/∂x",
+    "denominator": "denominator layout: n×m, column i is ∂fᵢ/∂x",
+}
+
+
+def _jacobian_text(derivation: Derivation, latex: bool = False) -> list[str]:
+    """The Jacobians of a vector f, read off the VJP lines above (``Jᵀ u``), each checked."""
+    if not derivation.jacobians:
+        return []
+    title = JACOBIAN_TITLES[derivation.jacobian_layout]
+    out = ["", f"Jacobian ({title}), the matrix in front of u in ∂(uᵀf)/∂x = Jᵀ u"]
+    for line in derivation.jacobians:
+        if line.formula is None:
+            out.append(f"  {line.name}: the VJP is not written as a matrix times u; not read off   {line.shape}")
+            continue
+        mark = f"✓ {line.error:.0e}" if line.ok else f"✗ {line.error:.1e}"
+        out.append(f"  {line.name} = {formula_text(derivation, line.formula, latex)}   {line.shape}   {mark}")
+    return out
+
+
 def _summary(derivation: Derivation) -> str:
     checked = [line for line in derivation.lines if line.value is not None]
     bad = [line.name for line in derivation.lines if not line.ok]
+    bad += [j.name for j in derivation.jacobians if j.formula is not None and not j.ok]
     verdict = "every line agrees with the engine's gradient" if not bad else f"DISAGREEING: {', '.join(bad)}"
     return (
         f"Checked {len(checked)} of {len(derivation.lines)} lines numerically: worst relative error "

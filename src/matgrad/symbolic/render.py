@@ -104,7 +104,9 @@ def _render(expr: Expr, names: dict[str, str], scalar: Callable[[Expr], bool], l
         if isinstance(operand, Structural) and operand.kind == "inverse":  # (X⁻¹)ᵀ is written X⁻ᵀ
             inverted = child(operand.operand, 9)
             return rf"{inverted}^{{-\top}}" if latex else f"{inverted}⁻ᵀ"
-        atomic = isinstance(operand, Sym) and len(names.get(operand.name, operand.name)) == 1
+        atomic = (isinstance(operand, Sym) and len(names.get(operand.name, operand.name)) == 1) or (
+            is_filled_number(operand) and operand.operand.value == 1  # 𝟏ᵀ
+        )
         body = (
             child(operand, 9)
             if atomic
