@@ -309,3 +309,15 @@ def test_a_folder_given_as_csv_or_as_checkpoint_is_one_line(tmp_path):
     assert as_csv.returncode == 2 and one_clean_line(as_csv) and "is a folder, not a file" in as_csv.stderr
     as_checkpoint = matgrad("evaluate", tmp_path)
     assert as_checkpoint.returncode == 2 and one_clean_line(as_checkpoint) and "is a folder" in as_checkpoint.stderr
+
+
+def test_explain_a_checkpoint_includes_the_penalty_it_trained_with(tmp_path):
+    """A run trained with --l2 λ: each weight's gradient in its derivation ends in λ W, λ's value beside it."""
+    out = tmp_path / "run"
+    assert matgrad("train", *MOONS, "--layers", "2,4,2", "--epochs", "1", "--l2", "0.01", "--out", out).returncode == 0
+    result = matgrad("explain", "--checkpoint", out / "model.npz", "--examples", "3")
+    assert result.returncode == 0, result.stdout + result.stderr
+    weight_lines = [line for line in result.stdout.splitlines() if line.strip().startswith("∂C/∂W")]
+    assert len(weight_lines) == 2
+    assert all("+ λ W" in line and "where λ = 0.01" in line for line in weight_lines), weight_lines
+    assert "every line agrees" in result.stdout

@@ -44,14 +44,18 @@ def test_row_layout_closed_form_is_the_index_notation_derivations():
     target = Tensor(rng.uniform(size=(5, 3)), name="Y*")
     Y = mg.sigmoid(H @ W + B)
     Y.name = "Y"
-    shown = lines(mg.explain(0.5 * ((Y - target) ** 2).sum(), loss_name="J", inline=True))
+    explanation = mg.explain(0.5 * ((Y - target) ** 2).sum(), loss_name="J", inline=True)
+    assert "Layout: row layout (Z = XW + b)" in str(explanation)
+    shown = lines(explanation)
     assert shown["∂J/∂W"] == "Hᵀ ((Y − Y*) ⊙ σ'(H W + B))"
     assert shown["∂J/∂B"] == "Σₙ (Y − Y*) ⊙ σ'(H W + B)"
 
 
 def test_column_layout_delta_equations():
     """z = Wx + b: δ² = (a² − y) ⊙ σ'(z²), ∂C/∂W = δ aᵀ, δ¹ = ((W²)ᵀ δ²) ⊙ σ'(z¹), ∂C/∂b = δ."""
-    shown = lines(seed_network("column", 0.0, 0))
+    explanation = seed_network("column", 0.0, 0)
+    assert "Layout: column layout (z = Wx + b)" in str(explanation)
+    shown = lines(explanation)
     assert shown["δ²"] == "(a² − y) ⊙ σ'(z²)"
     assert shown["∂C/∂W²"] == "δ² (a¹)ᵀ"
     assert shown["δ¹"] == "((W²)ᵀ δ²) ⊙ σ'(z¹)"
@@ -94,6 +98,15 @@ def test_a_penalty_of_nn_l2_shows_lambda_in_each_weight_gradient():
 def test_textbook_closed_forms(text, shapes, wrt, constraints, expected):
     shown = formula(text, *shapes, wrt=wrt, **constraints)
     assert list(shown.values()) == [expected]
+
+
+def test_the_layout_is_named_only_where_the_products_show_it():
+    def header(text, *shapes, wrt):
+        return str(formula_explanation(text, list(shapes), [wrt], 0, {})).splitlines()[1]
+
+    assert header("sum(softplus(X@w) - y*(X@w))", "X=6x3", "w=3x1", "y=6x1", wrt="w").startswith("Layout: row")
+    assert header("sum(sigmoid(W@h))", "W=3x4", "h=4x1", wrt="W").startswith("Layout: column")
+    assert header("sum(x.T@A@x)", "x=3x1", "A=3x3", wrt="x") == ""  # a quadratic form has no layout
 
 
 def test_softmax_cross_entropy_is_softmax_minus_target_in_both_layouts():

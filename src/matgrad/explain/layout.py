@@ -39,6 +39,29 @@ def layout_of(derivation: Derivation) -> str:
     return "column" if left > right else "row"
 
 
+def evident_layout(derivation: Derivation) -> str | None:
+    """The layout a network is written in, when its matrix products show it: a parameter being
+    differentiated times the data (``W x``: column) or the data times it (``X w``: row).  None
+    when nothing tells (no such product, or as many of each: a quadratic form xᵀAx has none)."""
+    shown = {id(line.quantity) for line in derivation.lines}
+
+    def parameter(arg: object) -> bool:
+        return isinstance(arg, Quantity) and arg.is_leaf and id(arg) in shown and len(arg.shape) == 2
+
+    def data(arg: object) -> bool:
+        return not isinstance(arg, Quantity) or (arg.is_leaf and id(arg) not in shown)
+
+    left = right = 0
+    for q in derivation.graph.quantities:
+        if q.prim is not None and q.prim.name == "matmul":
+            a, b = q.args
+            left += parameter(a) and data(b)
+            right += data(a) and parameter(b)
+    if left == right:
+        return None
+    return "column" if left > right else "row"
+
+
 def relayout(derivation: Derivation, layout: str) -> Derivation:
     """``derivation`` written in ``layout`` (itself when it is written so already)."""
     if layout not in LAYOUTS:

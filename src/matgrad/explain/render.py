@@ -132,8 +132,22 @@ def _mark(line: Line) -> str:
     return f"✓ {line.error:.0e}" if line.ok else f"✗ {line.error:.1e}"
 
 
+LAYOUT_WORDS = {
+    "column": "column layout (z = Wx + b): an example is a column; each gradient has its variable's shape",
+    "row": "row layout (Z = XW + b): an example is a row; each gradient has its variable's shape",
+}
+
+
+def layout_line(derivation: Derivation) -> list[str]:
+    """``Layout: column layout (z = Wx + b) …`` when the matrix products show which it is."""
+    from .layout import evident_layout
+
+    layout = derivation.layout or evident_layout(derivation)
+    return [f"Layout: {LAYOUT_WORDS[layout]}"] if layout else []
+
+
 def to_text(derivation: Derivation, notation: str, title: str) -> str:
-    out = [title, "", "Forward pass"]
+    out = [title, *layout_line(derivation), "", "Forward pass"]
     forward = forward_lines(derivation)
     width = max((len(f"{n} = {d}") for n, d, _ in forward), default=0)
     for name, definition, shape in forward:
@@ -192,7 +206,8 @@ def _summary(derivation: Derivation) -> str:
 
 
 def to_markdown(derivation: Derivation, notation: str, title: str) -> str:
-    out = [f"**{title}**", "", "| quantity | definition | shape |", "| --- | --- | --- |"]
+    out = [f"**{title}**", *(f"*{line}*" for line in layout_line(derivation))]
+    out += ["", "| quantity | definition | shape |", "| --- | --- | --- |"]
     for name, definition, shape in forward_lines(derivation, latex=True):
         out.append(f"| ${name}$ | ${definition}$ | {shape} |")
     out += [
