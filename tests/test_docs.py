@@ -1,6 +1,7 @@
 """The tutorials in docs/ run: every ```python block of each docs/*.md file, in order, in one
 namespace per file (as a reader pasting them into one session would), like a doctest."""
 
+import importlib
 import re
 import traceback
 from pathlib import Path
@@ -56,3 +57,15 @@ def test_the_functions_page_is_generated_from_the_table():
     page = (DOCS / "functions.md").read_text(encoding="utf-8")
     stale = "docs/functions.md is stale: python -m matgrad.primitives.catalog > docs/functions.md"
     assert page == catalog.markdown(), stale
+
+
+def test_the_readme_limits_table_names_the_constants_in_force():
+    """Each cap in README's Limits table is the value of the constant it names."""
+    text = (DOCS.parent / "README.md").read_text(encoding="utf-8")
+    rows = re.findall(r"^\| [^|]+ \| ([\d,]+) (\w+)?[^|]*\| `([\w.]+)` \|$", text, flags=re.M)
+    assert len(rows) >= 8
+    units = {"GiB": 1024**3, "entries": 1, "primitives": 1, None: 1, "": 1}
+    for number, unit, constant in rows:
+        module_name, name = constant.rsplit(".", 1)
+        value = getattr(importlib.import_module(f"matgrad.{module_name}"), name)
+        assert value == int(number.replace(",", "")) * units.get(unit, 1), (constant, value, number, unit)

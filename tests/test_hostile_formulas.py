@@ -24,6 +24,7 @@ from matgrad.formula import (
     parse,
     random_inputs,
 )
+from matgrad.formula.guards import MAX_INTERMEDIATE_ELEMENTS
 from matgrad.formula.parser import MAX_DEPTH, MAX_LENGTH
 from matgrad.symbolic.render import _number
 from matgrad.tensor import Tensor
@@ -145,9 +146,27 @@ def test_the_size_cap_counts_all_inputs_together():
         check_shapes("sum(x) + sum(y)", {"x": (half,), "y": (MAX_INPUT_ELEMENTS - half + 1,)})
 
 
-def test_a_huge_intermediate_within_the_input_cap_is_one_line(capsys):
-    line = refused(capsys, "explain", "sum(outer(x, x))", "--shape", f"x={MAX_INPUT_ELEMENTS}")
-    assert "out of memory" in line and "smaller shapes" in line
+@pytest.mark.parametrize(
+    ("formula", "shapes", "entries"),
+    [
+        ("sum(outer(x, x))", (f"x={MAX_INPUT_ELEMENTS // 2}",), (MAX_INPUT_ELEMENTS // 2) ** 2),
+        ("sum(x + y.T)", ("x=100000x1", "y=100000x1"), 10**10),  # broadcasting: every pair
+        ("sum(x * y)", ("x=400000x1", "y=1x2"), None),  # 800,000 entries: under the cap, computed
+        ("sum(A @ B)", ("A=20000x2", "B=2x20000"), 4 * 10**8),
+        ("sum(kron(A, B))", ("A=1000x20", "B=100x10"), 2 * 10**7),
+    ],
+)
+def test_a_huge_intermediate_within_the_input_cap_is_refused_before_it_is_made(capsys, formula, shapes, entries):
+    """Inputs within their cap can still broadcast into far more: the step is refused, naming it,
+    before NumPy allocates anything (each case runs in milliseconds, not until memory runs out)."""
+    arguments = [part for shape in shapes for part in ("--shape", shape)]
+    start = time.perf_counter()
+    if entries is None:
+        assert main(["explain", formula, *arguments]) == 0
+        return
+    line = refused(capsys, "explain", formula, *arguments)
+    assert f"would make {entries:,} entries" in line and f"cap of {MAX_INTERMEDIATE_ELEMENTS:,}" in line
+    assert "smaller shapes" in line and time.perf_counter() - start < 30  # refused, not attempted
 
 
 def test_shape_checking_keeps_its_fixed_random_draw():

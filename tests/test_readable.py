@@ -93,6 +93,21 @@ def test_a_penalty_of_nn_l2_shows_lambda_in_each_weight_gradient():
         ("norm(r)**2", ("r=4x1",), "r", {}, "2 r"),
         ("logdet(X)", ("X=3x3",), "X", {"X": "spd"}, "X⁻ᵀ"),
         ("trace(A@inv(X))", ("A=3x3", "X=3x3"), "X", {"X": "invertible"}, "−X⁻ᵀ Aᵀ X⁻ᵀ"),
+        ("log(det(inv(X)))", ("X=3x3",), "X", {"X": "invertible"}, "−X⁻ᵀ"),  # (X⁻¹)⁻¹ = X, X⁻ᵀXᵀ = I
+        ("det(M)", ("M=3x3",), "M", {"M": "invertible"}, "f M⁻ᵀ"),
+        ("trace(inv(X)@X)", ("X=3x3",), "X", {"X": "invertible"}, "0"),  # everything cancels
+        (
+            "-sum(y*log(sigmoid(X@t)) + (1 - y)*log(1 - sigmoid(X@t)))/6", ("X=6x3", "t=3x1", "y=6x1"), "t",
+            {"y": "binary"}, "1/6 Xᵀ (σ(X t) − y)",
+        ),
+        (
+            "-sum(Y*log_softmax(x@W, axis=1))", ("W=4x3", "x=5x4", "Y=5x3"), "W", {"Y": "onehot"},
+            "xᵀ (softmax(x W) − Y), since Σⱼ(Y) = 1",
+        ),
+        (
+            "-sum(Y*log_softmax(W.T@X, axis=0))", ("W=4x3", "X=4x5", "Y=3x5"), "W", {"Y": "onehot"},
+            "X (softmax(Wᵀ X) − Y)ᵀ, since Σⱼ(Y) = 1",  # Aᵀ − Bᵀ = (A − B)ᵀ
+        ),
     ],
 )
 def test_textbook_closed_forms(text, shapes, wrt, constraints, expected):

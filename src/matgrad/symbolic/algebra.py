@@ -148,8 +148,8 @@ def is_filled_number(expr: Expr) -> bool:
 def _factors(expr: Expr) -> tuple[float, list[Expr]]:
     if isinstance(expr, Num):
         return expr.value, []
-    if is_filled_number(expr):
-        return expr.operand.value, []
+    if is_filled_number(expr):  # c 𝟏: the number c, and the ones that give the array its shape
+        return expr.operand.value, [dataclasses.replace(expr, operand=Num(1.0))]
     if isinstance(expr, Binary) and expr.op == "/" and isinstance(expr.right, Num) and expr.right.value != 0:
         coefficient, factors = _factors(expr.left)
         return coefficient / expr.right.value, factors
@@ -176,11 +176,18 @@ def _number_per_count(expr: Expr) -> Structural | None:
     return None
 
 
+def _without_count(expr: Expr) -> Expr:
+    """``expr`` with its ``/ N`` taken out, the copies around it kept (they give it its shape)."""
+    if isinstance(expr, Structural) and expr.kind == "per_count":
+        return expr.operand
+    return dataclasses.replace(expr, operand=_without_count(expr.operand))
+
+
 def _product(left: Expr, right: Expr) -> Expr:
     for scaled, other in ((left, right), (right, left)):
         count = _number_per_count(scaled)
         if count is not None:  # (c / N) ⊙ X reads c X / N: a division by a number moves onto the product
-            return dataclasses.replace(count, operand=_product(count.operand, other))
+            return dataclasses.replace(count, operand=_product(_without_count(scaled), other))
     if isinstance(right, Binary) and right.op == "/" and right.left == Num(1.0):
         return Binary("/", _product(Num(1.0), left), right.right)  # g ⊙ (1 ⊘ y) reads g ⊘ y
     coefficient, factors = _factors(Binary("*", left, right))

@@ -100,11 +100,13 @@ def readable(
         try:
             with np.errstate(all="ignore"):
                 candidate = reader.expr(simplify(expr))
+                if candidate == Num(0.0) and target.shape != ():  # everything cancelled: 0 in the line's shape
+                    candidate = Structural("spread", Num(0.0), "{0}", "{0}", lambda _v, _c, s=target.shape: np.zeros(s))
                 agrees = _agrees(np.asarray(evaluate(candidate, reader.env)), target, tolerance)
         except (KeyError, ValueError, TypeError, IndexError, ZeroDivisionError):
             continue
-        cost = _cost(candidate, {**names, **reader.new_names}) if agrees else best_cost
-        if cost < best_cost:
+        cost = _cost(candidate, {**names, **reader.new_names}) if agrees else best_cost + 1
+        if cost <= best_cost:  # on a tie, the normal form: its factors in a fixed order
             best_cost = cost
             best = Reading(candidate, reader.assumptions, reader.new_values, reader.new_names)
     return best
@@ -264,6 +266,8 @@ class _Reader:
         if expr.function == "dsigmoid" and self.multiply_out:  # σ' = σ ⊙ (1 − σ): lets σ cancel
             s = Apply("sigmoid", arguments)
             return [self.multiply([self.atom(s)], [self.bracketed([Term(1.0), self.atom(s).scaled(-1)], 1)])[0]]
+        if expr.function == "exp" and isinstance(arguments[0], Structural) and arguments[0].kind == "log_softmax":
+            return [self.atom(_softmax_from(arguments[0]))]
         return [self.atom(Apply(expr.function, arguments))]
 
     def _structural(self, expr: Structural) -> list[Term]:
@@ -276,6 +280,17 @@ class _Reader:
             return self.transposed(self.terms(expr.operand))
         if expr.kind == "identity":
             return [self.atom(expr)]
+        if expr.kind == "inverse":  # (A⁻¹)⁻¹ = A
+            inner = self.expr(expr.operand)
+            if isinstance(inner, Structural) and inner.kind == "inverse":
+                return self.terms(inner.operand)
+            return [self.atom(dataclasses.replace(expr, operand=inner))]
+        if expr.text == "{0}" and self.shape(expr.operand) == () and self.value(expr).size == 1:
+            return self.terms(expr.operand)  # one number shown as itself (a per-matrix copy of det)
+        if expr.text == "{0}" and not _symbols(expr.operand) and self._filled(expr):  # c copied, however
+            shape, number = self.shape(expr), float(self.value(expr).reshape(-1)[0])
+            ones = Structural("spread", Num(1.0), "{0}", "{0}", lambda _v, _c: np.ones(shape))
+            return [Term(number, ((key(ones), ones, 1),))] if number != 0 else []
         if expr.kind == "spread" and self._copies(expr):  # a copied over an array: a ⊙ 𝟏
             ones = dataclasses.replace(expr, operand=Num(1.0))
             return self.multiply(self.terms(expr.operand), [self.atom(ones)])
@@ -286,6 +301,10 @@ class _Reader:
         if not _symbols(expr.operand) and self.value(expr).size == 1:  # a number written as an operation
             return [Term(float(self.value(expr).reshape(-1)[0]))] if self.value(expr).reshape(-1)[0] != 0 else []
         return [self.atom(dataclasses.replace(expr, operand=self.expr(expr.operand)))]
+
+    def _filled(self, expr: Expr) -> bool:
+        value = self.value(expr)
+        return value.size > 0 and bool(np.all(value == value.reshape(-1)[0]))
 
     def _copies(self, expr: Structural) -> bool:
         """The spread is plain broadcasting of its operand (not a copy along re-inserted axes)."""
@@ -324,14 +343,17 @@ class _Reader:
         bodies = [self.monomial(t) for t in inner]
         if not inner or any(b is None or self.shape(b) != whole for b in bodies):
             return [self.atom(dataclasses.replace(expr, operand=self.build(inner)))]
-        out = []
+        out, ones = [], False
         for term, body in zip(inner, bodies):
             summed = dataclasses.replace(expr, operand=body)
             if self._sums_to_one(summed, body):
+                ones = True
                 self._assume(summed, Num(1.0))
                 out.append(Term(term.coefficient))
             else:
                 out.append(Term(term.coefficient, ((key(summed), summed, 1),)))
+        if len(inner) > 1 and not ones:  # Σ (A − B) reads better than Σ A − Σ B, unless a term is 1
+            return [self.atom(dataclasses.replace(expr, operand=self.build(inner)))]
         return out
 
     def _sums_to_one(self, summed: Structural, body: Expr) -> bool:
@@ -340,7 +362,7 @@ class _Reader:
 
     def _matrix_product(self, expr: Binary) -> list[Term]:
         """(Σ cᵢ Aᵢ)(Σ dⱼ Bⱼ) = Σ cᵢdⱼ AᵢBⱼ, each product a chain; scalars move in front."""
-        left, right = self.terms(expr.left), self.terms(expr.right)
+        left, right = self.normal(expr.left), self.normal(expr.right)
         if len(left) * len(right) > _MAX_TERMS:
             return [self.atom(Binary("@", self.build(left), self.build(right)))]
         out = []
@@ -371,13 +393,21 @@ class _Reader:
         kept = [f for f in chain if not self._neutral(f)] or chain[:1]
         out: list[Expr] = []
         for factor in kept:
-            if out and self._is_ones(factor, column=True) and _is_diag(out[-1]):
+            if out and (_inverse_pair(out[-1], factor) or _inverse_pair(out[-1], self._plain(factor))):
+                out.pop()
+            elif out and self._is_ones(factor, column=True) and _is_diag(out[-1]):
                 out[-1] = self._oriented(out[-1].operand, column=True)  # diag(v) 𝟏 = v as a column
             elif out and _is_diag(factor) and self._is_ones(out[-1], column=False):
                 out[-1] = self._oriented(factor.operand, column=False)  # 𝟏ᵀ diag(v) = v as a row
             else:
                 out.append(factor)
-        return out
+        return out or [identity(self.shape(chain[0])[-2])]
+
+    def _plain(self, factor: Expr) -> Expr:
+        """A symmetric input written as its transpose, so that A⁻ᵀ A = I is seen too."""
+        if isinstance(factor, Sym) and self.facts.get(factor.name) in _SYMMETRIC:
+            return Transpose(factor)
+        return factor
 
     def _oriented(self, vector: Expr, column: bool) -> Expr:
         is_column = len(self.shape(vector)) == 2 and self.shape(vector)[1] == 1
@@ -471,7 +501,10 @@ class _Reader:
             shape = np.broadcast_shapes(*(self.shape(e) for _, e, _ in others)) if others else None
         except ValueError:
             return factors
-        kept = [f for f in ones if shape is None or np.broadcast_shapes(shape, self.shape(f[1])) != shape]
+        try:
+            kept = [f for f in ones if shape is None or np.broadcast_shapes(shape, self.shape(f[1])) != shape]
+        except ValueError:
+            return factors
         return tuple(others + kept[:1])
 
     def reciprocal(self, term: Term) -> Term:
@@ -533,6 +566,9 @@ class _Reader:
             shared = {k for k, _, _ in common}
             rest = [Term(t.coefficient, tuple(f for f in t.factors if f[0] not in shared)) for t in terms]
             return self.build_term(Term(1.0, tuple(common)), self.build(rest))
+        transposed = self._transposed_sum(terms)
+        if transposed is not None:
+            return transposed
         number = abs(terms[0].coefficient)
         if number != 1 and all(abs(t.coefficient) == number for t in terms):
             return Binary("*", Num(number), self.build([t.scaled(1 / number) for t in terms]))
@@ -546,6 +582,16 @@ class _Reader:
             else:
                 result = Binary("+", result, self.build_term(term))
         return result
+
+    def _transposed_sum(self, terms: list[Term]) -> Expr | None:
+        """Aᵀ − Bᵀ = (A − B)ᵀ, where some Aᵢ is more than a symbol (Sᵀ − Yᵀ stays)."""
+        single = [t.factors[0][1] for t in terms if len(t.factors) == 1 and t.factors[0][2] == 1]
+        if len(single) != len(terms) or not all(isinstance(f, Transpose) for f in single):
+            return None
+        if all(isinstance(f.operand, Sym) for f in single):
+            return None
+        inner = [Term(t.coefficient, ((key(f.operand), f.operand, 1),)) for t, f in zip(terms, single)]
+        return Transpose(self.build(inner))
 
     def _order(self, term: Term) -> tuple[bool, bool]:
         """Positive terms first, and a term weighted by a named number last: δ aᵀ + λ W."""
@@ -719,6 +765,36 @@ def operator(expr: Expr, u: str, env: dict[str, Any], column: bool) -> Expr | No
             return reader.operator(reader.normal(simplify(expr)), u, column, np.shape(evaluate(expr, env)))
     except (KeyError, ValueError, TypeError, IndexError):
         return None
+
+
+def _softmax_from(log_softmax: Structural) -> Structural:
+    """exp(log softmax(z)) = softmax(z), over the same axis (the log softmax's own evaluation)."""
+    logs = log_softmax.evaluate_with
+    return Structural(
+        "softmax", log_softmax.operand, "softmax({0})", r"\operatorname{softmax}\left({0}\right)",
+        lambda v, c: np.exp(logs(v, c)),
+    )
+
+
+def _inverse_of(expr: Expr) -> tuple[Key, bool] | None:
+    """(key of A, transposed) when ``expr`` is A⁻¹ or A⁻ᵀ."""
+    transposed = isinstance(expr, Transpose)
+    inner = expr.operand if transposed else expr
+    if isinstance(inner, Structural) and inner.kind == "inverse":
+        return key(inner.operand), transposed
+    return None
+
+
+def _inverse_pair(a: Expr, b: Expr) -> bool:
+    """``a b`` is A⁻¹ A, A A⁻¹, A⁻ᵀ Aᵀ or Aᵀ A⁻ᵀ: the identity."""
+    for inverse, other in ((a, b), (b, a)):
+        found = _inverse_of(inverse)
+        if found is not None:
+            target, transposed = found
+            plain = other.operand if transposed and isinstance(other, Transpose) else (None if transposed else other)
+            if plain is not None and key(plain) == target:
+                return True
+    return False
 
 
 def _is_diag(expr: Expr) -> bool:

@@ -90,6 +90,8 @@ def _render(expr: Expr, names: dict[str, str], scalar: Callable[[Expr], bool], l
     if is_filled_number(expr):
         value = expr.operand.value
         ones = r"\mathbf{1}" if latex else "𝟏"
+        if value == 0:  # an array of zeros is written 0
+            return "0"
         return ones if value == 1 else f"{_number(value, latex)} {ones}"
     if isinstance(expr, Structural):
         template = expr.latex if latex else expr.text
