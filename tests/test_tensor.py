@@ -229,3 +229,26 @@ def test_float_and_int_of_a_0d_tensor():
                 float(mg.tensor(np.ones(shape)))
         else:
             assert float(mg.tensor(np.ones(shape))) == expected
+
+
+# ----- dtype promotion: NumPy's rule, and a warning for float64 data meeting float32 parameters ----
+
+
+def test_float64_data_meeting_a_float32_parameter_warns_naming_the_step_and_the_fix():
+    import warnings
+
+    from matgrad.tensor import PrecisionWarning
+
+    W = mg.tensor(np.ones((3, 2), np.float32), requires_grad=True)
+    x64 = np.ones((2, 4))
+    with pytest.warns(PrecisionWarning, match=r"matmul: a float32 parameter meets float64 data.*astype\(np.float32\)"):
+        out = W @ x64
+    assert out.dtype == np.float64  # the rule is NumPy's; the warning only says so
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", PrecisionWarning)
+        assert (W * 2.0).dtype == np.float32  # a Python number adapts
+        assert (W @ x64.astype(np.float32)).dtype == np.float32
+        V = mg.tensor(np.ones((3, 2)), requires_grad=True)
+        assert (V @ x64).dtype == np.float64  # a float64 model: nothing to say
+        with mg.no_grad():
+            W @ x64  # nothing recorded, nothing trained

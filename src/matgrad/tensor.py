@@ -9,6 +9,7 @@ always newer than its inputs, which orders the backward sweep).  Leaves have ``_
 
 from __future__ import annotations
 
+import warnings
 from itertools import count
 from typing import TYPE_CHECKING, Any
 
@@ -346,6 +347,8 @@ def record(prim: Primitive, args: tuple, params: dict) -> Tensor:
     if STATE.grad_enabled:
         for arg in args:
             if type(arg) is Tensor and arg.requires_grad:
+                if out.dtype is _FLOAT64:  # a float32 parameter upcast by float64 data: say so
+                    _warn_upcast(prim, args, values)
                 node.requires_grad = True
                 node._prim = prim
                 node._parents = args
@@ -361,6 +364,30 @@ def record(prim: Primitive, args: tuple, params: dict) -> Tensor:
 
 
 _next_seq = count().__next__  # creation numbers of recorded nodes
+_FLOAT64 = np.dtype(np.float64)
+_FLOAT32 = np.dtype(np.float32)
+
+
+class PrecisionWarning(UserWarning):
+    """A float32 parameter met float64 data and was silently computed in float64."""
+
+
+def _warn_upcast(prim: Primitive, args: tuple, values: tuple) -> None:
+    """The dtype rule is NumPy's (float32 with float64 gives float64; a Python number adapts), as in
+    PyTorch and JAX; but a float32 parameter that meets a float64 *array* is nearly always a data set
+    left in float64, which doubles the model's memory and gives its float32 weights float64
+    gradients without a word.  Warn, naming the step and the fix."""
+    parameter = any(type(a) is Tensor and a.requires_grad and a.data.dtype is _FLOAT32 for a in args)
+    wide = [v for v in values if isinstance(v, np.ndarray) and v.dtype is _FLOAT64 and v.ndim > 0]
+    if parameter and wide:
+        shapes = " and ".join(f"{np.shape(v)} {np.asarray(v).dtype}" for v in values)
+        warnings.warn(
+            f"{prim.name}: a float32 parameter meets float64 data ({shapes}), so this step and its "
+            "gradient run in float64; cast the data with .astype(np.float32), or build the model "
+            "with dtype=np.float64",
+            PrecisionWarning,
+            stacklevel=4,
+        )
 _NO_PARAMS: dict = {}  # shared by the operators, which take no parameters; never mutated
 
 
