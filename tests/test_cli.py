@@ -54,10 +54,11 @@ def test_train_writes_checkpoint_history_and_curves_then_evaluate_and_predict(tm
     test_line = next(line for line in evaluated.stdout.splitlines() if line.startswith("test"))
     assert f"{100 * history[-1]['val_accuracy']:.2f}%" in test_line
 
-    predicted = matgrad("predict", out / "model.npz", "--limit", "5")
+    predicted = matgrad("predict", out / "model.npz", "--limit", "5", "--format", "csv")
     assert predicted.returncode == 0, predicted.stderr
-    rows = [line.split("\t") for line in predicted.stdout.splitlines() if "\t" in line]
-    assert len(rows) == 5 and all(label in ("0", "1") for _, label in rows)
+    header, *rows = [line.split(",") for line in predicted.stdout.splitlines()]
+    assert header == ["row", "label", "predicted", "p0", "p1"]
+    assert len(rows) == 5 and all(row[1] in ("0", "1") and row[2] in ("0", "1") for row in rows)
 
 
 def test_resume_reaches_the_same_weights_as_an_uninterrupted_run(tmp_path):

@@ -62,10 +62,11 @@ from .primitives.rearrange import *  # noqa: F403
 from .primitives.scans import *  # noqa: F403
 from .pytree import tree_flatten, tree_map, tree_unflatten
 from .reverse import grad_of
+from .saving import CheckpointError, LoadedCheckpoint, load, load_checkpoint, load_state, save
 from .state import detect_anomaly, enable_grad, no_grad
 from .tensor import Tensor, tensor
 from .train import EarlyStopping, History, evaluate, fit
-from .transforms import grad, hessian, jacfwd, jacrev, jvp, value_and_grad, vjp
+from .transforms import grad, hessian, hvp, jacfwd, jacrev, jvp, value_and_grad, vjp
 
 abs = absolute  # noqa: A001  (NumPy's spelling)
 
@@ -83,6 +84,12 @@ def __getattr__(name: str) -> object:
 
 __all__ = [
     "TABLE",
+    "CheckpointError",
+    "LoadedCheckpoint",
+    "load",
+    "load_checkpoint",
+    "load_state",
+    "save",
     "ClaimReport",
     "check_gradient",
     "claim",
@@ -120,6 +127,7 @@ __all__ = [
     "grad_of",
     "gradcheck",
     "hessian",
+    "hvp",
     "jacfwd",
     "jacrev",
     "jvp",

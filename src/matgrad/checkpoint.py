@@ -222,6 +222,7 @@ def _refuse_constant(name: str) -> None:
 _OBJECT, _LIST = "an object", "a list"
 _META_SCHEMA: dict[str, tuple[str, ...]] = {  # key: the JSON types it may have
     "matgrad_version": ("a string",),
+    "model_class": ("a string",),  # written by mg.save; only ever shown, never imported
     "architecture": (_OBJECT,),
     "loss": (_OBJECT,),
     "epoch": ("an integer",),

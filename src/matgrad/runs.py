@@ -15,6 +15,7 @@ import math
 import sys
 import tempfile
 import time
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,7 +27,7 @@ from . import checkpoint as ckpt
 from . import data as datasets
 from . import nn, optim
 from .atomic import atomic_writer
-from .cli import UsageError, elapsed, format_metrics
+from .cli import EXIT_NO, UsageError, elapsed, format_metrics
 from .data.limits import check_bytes, regular_file
 from .nn.config import MAX_LAYERS
 from .train import Callback, EarlyStopping, History, TrainState, evaluate, fit
@@ -71,6 +72,19 @@ class PrintEachEpoch(Callback):
 
     def on_epoch_end(self, state: TrainState) -> None:
         print(_epoch_line(state.history.last()), flush=True)
+
+
+class StopIfDiverged(Callback):
+    """Stop once the training loss is nan or inf: the run failed (exit status 1), say so."""
+
+    def __init__(self) -> None:
+        self.epoch: int | None = None
+        self.loss = math.nan
+
+    def on_epoch_end(self, state: TrainState) -> None:
+        loss = state.history.last()["loss"]
+        if not math.isfinite(loss):
+            self.epoch, self.loss, state.stop = state.epoch, loss, True
 
 
 class SaveEachEpoch(Callback):
@@ -304,6 +318,19 @@ def check_out_folder(out: Path, resume: bool, overwrite: bool, epochs: int) -> N
         return
     _refuse_foreign_checkpoint(out / CHECKPOINT, epochs)
     _refuse_foreign_history(out / HISTORY)
+    if (out / CHECKPOINT).exists() or (out / HISTORY).exists():  # matgrad's own: an earlier run
+        raise UsageError(
+            f"--out {out}: holds an earlier run ({_earlier_run(out)}); pass --overwrite to replace it, "
+            "--resume to continue it, or choose another --out"
+        )
+
+
+def _earlier_run(out: Path) -> str:
+    """``model.npz trained for 3 epochs``, or ``history.json`` when there is no model."""
+    if not (out / CHECKPOINT).exists():
+        return HISTORY
+    trained = ckpt.load(out / CHECKPOINT).meta.get("epoch", 0)
+    return f"{CHECKPOINT} trained for {trained} epoch{'s' if trained != 1 else ''}"
 
 
 def _refuse_foreign_checkpoint(path: Path, epochs: int) -> None:
@@ -352,32 +379,47 @@ def train_command(args: argparse.Namespace) -> int:
         run, history, rng = build_run(settings_from_args(args), args.max_memory), History(), None
     remaining = max(run.settings["epochs"] - len(history), 0)
     print(_describe(run, remaining), flush=True)
-    callbacks: list[Callback] = [PrintEachEpoch(), SaveEachEpoch(run, path)]
+    diverged = StopIfDiverged()
+    callbacks: list[Callback] = [PrintEachEpoch(), SaveEachEpoch(run, path), diverged]
     if run.settings["patience"] > 0:
         callbacks.insert(0, EarlyStopping("val_accuracy", patience=run.settings["patience"]))
     rng = rng if rng is not None else np.random.default_rng(run.settings["seed"])
-    history = fit(
+    with warnings.catch_warnings(), np.errstate(over="ignore", invalid="ignore"):
+        # overflow on the way to nan: StopIfDiverged reports it in one line instead
+        warnings.simplefilter("ignore", RuntimeWarning)
+        history = _fit(run, remaining, rng, callbacks, args.quiet, history)
+    save_run(run, path, len(history), history, rng)
+    history.to_json(args.out / HISTORY)
+    if diverged.epoch is not None:
+        print(
+            f"matgrad train: error: the training loss became {diverged.loss} in epoch {diverged.epoch}: the run "
+            f"diverged (stopped; {path} holds it); try a smaller --lr than {run.settings['lr']:g}", file=sys.stderr
+        )
+        return EXIT_NO
+    print(format_metrics("train", evaluate(run.model, run.loss, run.train)))
+    print(format_metrics("test", evaluate(run.model, run.loss, run.test)))
+    curves = _write_curves(history, args.out / CURVES)
+    print(f"time {elapsed(started)}; wrote {path}, {args.out / HISTORY}{', ' + str(curves) if curves else ''}")
+    return 0
+
+
+def _fit(run: Run, epochs: int, rng: np.random.Generator, callbacks: list[Callback], quiet: bool,
+         history: History) -> History:
+    return fit(
         run.model,
         run.loss,
         run.optimizer,
         run.train,
-        remaining,
+        epochs,
         run.settings["batch_size"],
         run.test,
         rng=rng,
         regularizer=run.regularizer,
         schedule=run.schedule,
         callbacks=callbacks,
-        progress=False if args.quiet else None,
+        progress=False if quiet else None,
         history=history,
     )
-    save_run(run, path, len(history), history, rng)
-    history.to_json(args.out / HISTORY)
-    print(format_metrics("train", evaluate(run.model, run.loss, run.train)))
-    print(format_metrics("test", evaluate(run.model, run.loss, run.test)))
-    curves = _write_curves(history, args.out / CURVES)
-    print(f"time {elapsed(started)}; wrote {path}, {args.out / HISTORY}{', ' + str(curves) if curves else ''}")
-    return 0
 
 
 def _describe(run: Run, epochs: int) -> str:
@@ -437,6 +479,7 @@ def evaluate_command(args: argparse.Namespace) -> int:
         raise UsageError(f"{args.checkpoint} does not say what data it was trained on; pass --data")
     settings.setdefault("seed", 0)
     train, test = load_data(settings)
+    _check_fits(model, loss, train, settings["data"], args.checkpoint)
     if standardizer is not None:
         train, test = _standardized(train, standardizer), _standardized(test, standardizer)
     print(f"matgrad evaluate: {args.checkpoint} on {settings['data']}")
@@ -445,24 +488,96 @@ def evaluate_command(args: argparse.Namespace) -> int:
     return 0
 
 
+def _widths(model: Any) -> tuple[int, int]:
+    """(inputs, outputs) of a network: the first weight's rows, the last weight's columns."""
+    weights = [p for p in model.parameters() if p.ndim == 2]
+    return weights[0].shape[0], weights[-1].shape[1]
+
+
+def _check_fits(model: Any, loss: Any, dataset: Any, name: str, checkpoint: Path) -> None:
+    """Refuse data the network cannot take (before standardizing it), naming both sides."""
+    inputs, outputs = _widths(model)
+    if dataset.X.shape[1] != inputs:
+        raise UsageError(
+            f"{checkpoint} takes {inputs} features but {name} has {dataset.X.shape[1]}; "
+            "pass --data with the kind of data it was trained on"
+        )
+    needed = 1 if type(loss).__name__ == "BCEWithLogitsLoss" else dataset.classes
+    if (needed == 1 and outputs != 1) or (needed > 1 and outputs < needed):
+        raise UsageError(
+            f"{checkpoint} has {outputs} output{'s' if outputs != 1 else ''} but {name} has "
+            f"{dataset.classes} classes; pass --data with the kind of data it was trained on"
+        )
+
+
+def class_probabilities(outputs: np.ndarray, loss_name: str) -> np.ndarray:
+    """One row per example, one column per class, summing to 1: the softmax of the logits
+    (cross-entropy), the sigmoid of the one logit (bce), or the outputs clipped to [0, ∞) and
+    scaled to sum to 1 (mse, whose sigmoid outputs are scores rather than probabilities)."""
+    outputs = np.asarray(outputs, dtype=np.float64)
+    if outputs.ndim == 1 or outputs.shape[1] == 1:
+        column = outputs.reshape(-1)
+        positive = 1 / (1 + np.exp(-column)) if loss_name == "BCEWithLogitsLoss" else np.clip(column, 0.0, 1.0)
+        return np.column_stack([1 - positive, positive])
+    if loss_name == "MSELoss":
+        scores = np.clip(outputs, 0.0, None)
+        totals = scores.sum(axis=1, keepdims=True)
+        return np.where(totals > 0, scores / np.where(totals > 0, totals, 1), 1 / outputs.shape[1])
+    shifted = np.exp(outputs - outputs.max(axis=1, keepdims=True))
+    return shifted / shifted.sum(axis=1, keepdims=True)
+
+
 def predict_command(args: argparse.Namespace) -> int:
+    """A header, then per row: its index, the true label (when known), the prediction and the
+    class probabilities; ``--format csv`` or ``json`` for scripts (every row unless ``--limit``)."""
     from .tensor import Tensor
     from .train import predictions
 
     model, loss, settings, standardizer = _restore(args.checkpoint)
-    X = _feature_rows(args.input) if args.input else load_data({"seed": 0, **settings})[1].X
-    width = model.parameters()[0].shape[0]
+    if args.input:
+        X, labels, source = _feature_rows(args.input), None, str(args.input)
+    else:
+        if not isinstance(settings.get("data"), str):
+            raise UsageError(f"{args.checkpoint} does not say what data it was trained on; pass --input")
+        test = load_data({"seed": 0, **settings})[1]
+        _check_fits(model, loss, test, settings["data"], args.checkpoint)
+        X, labels, source = test.X, test.y, f"{settings['data']} (test split)"
+    width = _widths(model)[0]
     if X.shape[1] != width:
         raise UsageError(f"the rows have {X.shape[1]} features but the network takes {width}")
     if standardizer is not None:
         X = standardizer.transform(X).astype(X.dtype)
     model.eval()
     outputs = model(Tensor(X.astype(model.parameters()[0].dtype))).data
-    labels = predictions(outputs, type(loss).__name__ == "BCEWithLogitsLoss")
-    for row, label in list(enumerate(labels))[: args.limit]:
-        print(f"{row}\t{label}")
-    if len(labels) > args.limit:
-        print(f"... {len(labels) - args.limit} more rows (--limit)")
+    loss_name = type(loss).__name__
+    predicted = predictions(outputs, loss_name == "BCEWithLogitsLoss")
+    probabilities = class_probabilities(outputs, loss_name)
+    limit = args.limit if args.limit is not None else (20 if args.format == "text" else len(predicted))
+    shown = range(min(limit, len(predicted)))
+    classes = probabilities.shape[1]
+    if args.format == "json":
+        rows = [{"row": i, "label": None if labels is None else int(labels[i]), "predicted": int(predicted[i]),
+                 "probabilities": [float(f"{p:.6g}") for p in probabilities[i]]} for i in shown]
+        print(json.dumps({"checkpoint": str(args.checkpoint), "data": source, "classes": classes, "rows": rows}))
+        return 0
+    if args.format == "csv":
+        print(",".join(["row", "label", "predicted", *(f"p{k}" for k in range(classes))]))
+        for i in shown:
+            label = "" if labels is None else str(int(labels[i]))
+            print(",".join([str(i), label, str(int(predicted[i])), *(f"{p:.6g}" for p in probabilities[i])]))
+        return 0
+    print(f"matgrad predict: {args.checkpoint} on {source}")
+    print("  ".join(["  row", "label", "predicted", *(f"p({k})".rjust(6) for k in range(classes))]))
+    for i in shown:
+        label = "    -" if labels is None else f"{int(labels[i]):>5}"
+        mark = "" if labels is None or labels[i] == predicted[i] else "  ✗"
+        print("  ".join([f"{i:>5}", label, f"{int(predicted[i]):>9}", *(f"{p:6.4f}" for p in probabilities[i])])
+              + mark)
+    if len(predicted) > len(shown):
+        print(f"... {len(predicted) - len(shown)} more rows (--limit)")
+    if labels is not None:
+        right = int((predicted == labels).sum())
+        print(f"accuracy {100 * right / len(labels):.2f}% ({right} of {len(labels)} rows)")
     return 0
 
 

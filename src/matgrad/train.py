@@ -61,6 +61,60 @@ class History:
     def from_records(cls, records: Iterable[dict[str, float]]) -> History:
         return cls([dict(r) for r in records])
 
+    def __repr__(self) -> str:
+        if not self.records:
+            return "History(no epochs yet)"
+        plural = "s" * (len(self.records) != 1)
+        last = ", ".join(f"{key} {_number(key, self.last()[key])}" for key in _ordered(self.last()) if key != "epoch")
+        return f"History({len(self.records)} epoch{plural}; last: epoch {self.last().get('epoch', '?')}, {last})"
+
+    def _repr_pretty_(self, printer: Any, cycle: bool) -> None:
+        printer.text(repr(self))
+
+    def _repr_html_(self) -> str:
+        """The epochs as a small table (the first 5 and the last 10 when there are more than 20)."""
+        from html import escape
+
+        if not self.records:
+            return "<p>History: no epochs yet</p>"
+        columns = _ordered(dict.fromkeys(key for record in self.records for key in record))
+        shown: list[dict[str, float] | None] = list(self.records)
+        if len(shown) > 20:
+            shown = [*shown[:5], None, *shown[-10:]]
+        head = "".join(f"<th>{escape(key)}</th>" for key in columns)
+        rows = []
+        for record in shown:
+            if record is None:
+                rows.append(f'<tr><td colspan="{len(columns)}">⋮</td></tr>')
+                continue
+            cells = "".join(
+                f"<td>{_number(key, record[key]) if key in record else ''}</td>" for key in columns
+            )
+            rows.append(f"<tr>{cells}</tr>")
+        plural = "s" * (len(self.records) != 1)
+        return (
+            f"<table><caption>History: {len(self.records)} epoch{plural}</caption>"
+            f"<thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table>"
+        )
+
+
+def _ordered(keys: Iterable[str]) -> list[str]:
+    """Epoch first, the metrics in their order, then the learning rate and the seconds."""
+    keys = list(keys)
+    tail = [key for key in ("lr", "seconds") if key in keys]
+    return [key for key in keys if key == "epoch"] + [k for k in keys if k not in ("epoch", *tail)] + tail
+
+
+def _number(key: str, value: Any) -> str:
+    """A metric as the history's repr and the epoch lines show it."""
+    if key == "epoch" or isinstance(value, (int, np.integer)):
+        return str(value)
+    if key == "seconds":
+        return f"{value:.2f}"
+    if key == "lr":
+        return f"{value:g}"
+    return f"{value:.4f}"
+
 
 @dataclass
 class TrainState:
@@ -156,13 +210,62 @@ def evaluate(model: Any, loss: Callable, data: Any, batch_size: int = 1024) -> d
 
 
 def _progress(total: int, description: str, enabled: bool) -> Any:
+    """A ``tqdm.auto`` bar that stays when closed: a widget in a notebook with ipywidgets, text
+    on standard error otherwise; ``None`` when not enabled or without tqdm."""
     if not enabled:
         return None
     try:
-        from tqdm.auto import tqdm
+        if _in_notebook() and not _has_widgets():
+            from tqdm.std import tqdm  # what tqdm.auto would pick, without its warning about ipywidgets
+        else:
+            from tqdm.auto import tqdm
     except ImportError:
         return None
-    return tqdm(total=total, desc=description, leave=False, unit="batch", dynamic_ncols=True)
+    return tqdm(total=total, desc=description, leave=True, unit="batch", dynamic_ncols=True)
+
+
+def _has_widgets() -> bool:
+    try:
+        import ipywidgets  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+def _in_notebook() -> bool:
+    """Running in a Jupyter kernel (JupyterLab, the notebook, VS Code, Colab)."""
+    ipython = sys.modules.get("IPython")
+    shell = ipython.get_ipython() if ipython is not None and hasattr(ipython, "get_ipython") else None
+    return shell is not None and "IPKernelApp" in getattr(shell, "config", {})
+
+
+def _interactive() -> bool:
+    """A terminal on standard error, or a notebook: where ``verbose="auto"`` shows progress."""
+    try:
+        if sys.stderr is not None and sys.stderr.isatty():
+            return True
+    except (AttributeError, ValueError):  # a closed or odd stream
+        pass
+    return _in_notebook()
+
+
+def _verbosity(verbose: int | str, progress: bool | None) -> int:
+    if verbose not in (0, 1, 2, "auto"):  # True and False count as 1 and 0
+        raise ValueError(f"fit: verbose must be 0, 1, 2 or 'auto', got {verbose!r}")
+    if progress is not None:
+        if verbose != "auto":
+            raise ValueError("fit: pass verbose= (progress= is its deprecated spelling), not both")
+        return 1 if progress else 0
+    if verbose == "auto":
+        return 1 if _interactive() else 0
+    return int(verbose)
+
+
+def epoch_line(record: dict[str, float], total: int) -> str:
+    """``epoch 3/10 - loss 0.4512 - accuracy 0.8125 - val_loss … - lr 0.1 - 0.02 s``."""
+    parts = [f"{key} {_number(key, record[key])}" for key in _ordered(record) if key not in ("epoch", "seconds")]
+    seconds = f" - {record['seconds']:.2f} s" if "seconds" in record else ""
+    return f"epoch {record.get('epoch', '?')}/{total} - " + " - ".join(parts) + seconds
 
 
 def train_epoch(
@@ -284,20 +387,36 @@ def fit(
     progress: bool | None = None,
     history: History | None = None,
     compiled: bool = True,
+    verbose: int | str = "auto",
 ) -> History:
     """Train ``model`` for ``epochs`` more epochs; return the history (continued if given).
 
-    ``rng`` (or a fresh generator from ``seed``) shuffles the minibatches.  ``progress=None``
-    shows a progress bar only when standard error is a terminal.  ``compiled`` runs the steps
-    as compiled plans where that gives the same weights (not with dropout); ``False`` always
-    steps eagerly.
+    ``rng`` (or a fresh generator from ``seed``) shuffles the minibatches.  ``compiled`` runs
+    the steps as compiled plans where that gives the same weights (not with dropout); ``False``
+    always steps eagerly.
+
+    ``verbose``, as in Keras: ``0`` silent; ``1`` a progress bar per epoch that stays when the
+    epoch ends, then the epoch's line; ``2`` the epoch's line only.  The line, printed to
+    standard output as each epoch ends, reads ``epoch 3/10 - loss 0.4512 - accuracy 0.8125 -
+    val_loss … - lr 0.1 - 0.02 s``.  The bar is ``tqdm.auto``'s: a widget in a notebook that
+    has ipywidgets, text on standard error otherwise (without tqdm there is no bar, the lines
+    remain); in a saved notebook the lines are the record of training, widget or not.
+    ``"auto"`` (the default) is ``1`` in a terminal (standard error a tty) and in a Jupyter
+    kernel, and ``0`` otherwise (output redirected, tests, CI): a script run by hand and a
+    notebook show their progress, while pipes and logs get nothing they did not ask for, as
+    before ``verbose`` existed.
+
+    ``progress`` is deprecated, kept working, and mapped onto ``verbose``: ``True`` gives
+    ``verbose=1`` (so its bars now stay, with the epoch lines), ``False`` gives ``0``, ``None``
+    leaves ``verbose`` to decide.  Passing both ``progress`` and a ``verbose`` other than
+    ``"auto"`` is an error.
     """
     if epochs < 0 or batch_size < 1:
         raise ValueError(f"fit: need epochs >= 0 and batch_size >= 1, got epochs={epochs}, batch_size={batch_size}")
     X, y = as_arrays(train)
     if len(X) == 0:
         raise ValueError("fit: the training set is empty")
-    show = sys.stderr.isatty() if progress is None else progress
+    level = _verbosity(verbose, progress)
     state = TrainState(
         model,
         loss,
@@ -308,9 +427,10 @@ def fit(
     )
     state.epoch = len(state.history)
     step = compiled_step(model, loss, regularizer) if compiled else None
+    total = state.epoch + epochs
     for _ in range(epochs):
         started = time.perf_counter()
-        bar = _progress(-(-len(X) // batch_size), f"epoch {state.epoch + 1}", show)
+        bar = _progress(-(-len(X) // batch_size), f"epoch {state.epoch + 1}/{total}", level == 1)
         record: dict[str, float] = {"epoch": state.epoch + 1, "lr": float(optimizer.lr)}
         record.update(train_epoch(model, loss, optimizer, X, y, batch_size, state.rng, regularizer, bar, step))
         if bar is not None:
@@ -321,6 +441,8 @@ def fit(
             schedule.step()
         record["seconds"] = time.perf_counter() - started
         state.history.append(record)
+        if level >= 1:
+            print(epoch_line(record, total), flush=True)
         state.epoch += 1
         for callback in callbacks:
             callback.on_epoch_end(state)

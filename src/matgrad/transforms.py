@@ -286,6 +286,19 @@ def jacfwd(f: Callable, argnums: Argnums = 0, has_aux: bool = False) -> Callable
     return wrapped
 
 
+def hvp(f: Callable, primals: Sequence[Any], tangents: Sequence[Any]) -> tuple:
+    """``(f(*primals), H t)``: the Hessian of a scalar ``f`` times the tangents, forward over reverse.
+
+    The gradient's backward sweep is differentiated once along ``t`` (Pearlmutter's trick): the
+    cost of about two gradients, never the n×n Hessian.  With several primals, ``t`` has one
+    tangent per primal and ``H t`` one block row sum per primal, as in ``jvp(grad(f), …)``.
+    """
+    primals = tuple(primals)
+    argnums: Argnums = tuple(range(len(primals))) if len(primals) > 1 else 0
+    (value, _), (_, product) = jvp(value_and_grad(f, argnums), primals, tuple(tangents))
+    return value, product
+
+
 def hessian(f: Callable, argnums: Argnums = 0) -> Callable:
     """Second derivatives, reverse over reverse: ``jacrev(jacrev(f))``, shape ``in.shape * 2``.
 

@@ -52,6 +52,27 @@ class ClaimReport:
     def __str__(self) -> str:
         return self.diagnosis
 
+    def __repr__(self) -> str:
+        """The diagnosis, verdict first, then what else the report holds."""
+        factor = f", factor={self.factor:g}" if self.factor is not None else ""
+        return (
+            f"{self.diagnosis}\n(ClaimReport: ok={self.ok}, kind={self.kind!r}, max_error={self.max_error:.1e}, "
+            f"draws={self.draws}, wrt={self.wrt!r}{factor}; .derivation is matgrad's own derivation)"
+        )
+
+    def _repr_pretty_(self, printer: Any, cycle: bool) -> None:
+        printer.text(repr(self))
+
+    def _repr_markdown_(self) -> str:
+        """The verdict in bold, the details as preformatted text (their columns line up)."""
+        special = set("\\`*_[]<>|$~")  # not parentheses: escaped, some renderers read them as math
+        verdict = "".join("\\" + c if c in special else c for c in self.verdict)
+        out = f"**{verdict}**"
+        if self.details:
+            fence = "````" if any("```" in line for line in self.details) else "```"
+            out += f"\n\n{fence}text\n" + "\n".join(self.details) + f"\n{fence}"
+        return out
+
     @property
     def derivation(self) -> Explanation:
         """matgrad's derivation of ∂f/∂wrt at the first draw, every line checked (see ``mg.explain``)."""

@@ -47,7 +47,10 @@ def load_dataset(
         raise DataError(f"load_dataset: n applies to the synthetic sets ({', '.join(SYNTHETIC)}), not {name!r}")
     if name == "mnist":
         if data_dir is None:
-            raise DataError(f"load_dataset('mnist') needs data_dir, the directory holding {', '.join(FILES.values())}")
+            raise DataError(
+                "mnist needs data_dir (--data-dir FOLDER on the command line), the folder holding "
+                f"{', '.join(FILES.values())} (each may end in .gz); MNIST is not downloaded"
+            )
         return load_mnist(data_dir, max_bytes=max_bytes)
     if name == "digits":
         dataset = load_digits()

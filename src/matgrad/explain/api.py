@@ -22,9 +22,21 @@ def superscript(n: int) -> str:
     return str(n).translate(_SUPERSCRIPTS)
 
 
+class Text(str):
+    """A ``str`` that the REPL and Jupyter show as its text (unquoted, real line breaks)."""
+
+    def __repr__(self) -> str:
+        return str(self)
+
+    def _repr_pretty_(self, printer: Any, cycle: bool) -> None:
+        printer.text(str(self))
+
+
 class Explanation:
-    """A derivation with its renderings: ``str()`` for text, ``to_markdown()``, ``to_latex()``;
-    Jupyter shows the Markdown."""
+    """A derivation with its renderings: ``str()`` (``print(e)``) for text, ``to_markdown()``,
+    ``to_latex()``; ``repr()`` is a one-line summary.  Jupyter shows the HTML (``_repr_html_``:
+    the Markdown's tables, each formula one MathJax block); ``_repr_markdown_`` and
+    ``_repr_latex_`` (one ``$$\\begin{aligned}…\\end{aligned}$$``) are there for other front ends."""
 
     def __init__(self, derivation: Derivation, notation: str, title: str) -> None:
         self.derivation = derivation
@@ -53,17 +65,19 @@ class Explanation:
     def formula(self, name: str, latex: bool = False) -> str:
         return run_deep(render.formula_text, self.derivation, self.line(name).formula, latex)
 
-    def cost(self) -> str:
-        """Multiply-adds and memory of the VJP sweep against forward mode and Jacobian products."""
+    def cost(self) -> Text:
+        """Multiply-adds and memory of the VJP sweep against forward mode and Jacobian products
+        (a ``str`` that a notebook shows as text)."""
         from .cost import cost_text
 
-        return run_deep(cost_text, self.derivation.graph)
+        return Text(run_deep(cost_text, self.derivation.graph))
 
-    def jacobians(self) -> str:
-        """The explicit local Jacobians (``diag(σ'(z))`` …) beside the VJPs that replace them."""
+    def jacobians(self) -> Text:
+        """The explicit local Jacobians (``diag(σ'(z))`` …) beside the VJPs that replace them
+        (a ``str`` that a notebook shows as text)."""
         from .jacobians import jacobians_text
 
-        return run_deep(jacobians_text, self.derivation)
+        return Text(run_deep(jacobians_text, self.derivation))
 
     def __str__(self) -> str:
         return run_deep(render.to_text, self.derivation, self.notation, self.title)
@@ -74,8 +88,29 @@ class Explanation:
     def to_latex(self) -> str:
         return run_deep(render.to_latex, self.derivation)
 
+    def __repr__(self) -> str:
+        lines = self.derivation.lines
+        checked = sum(line.value is not None for line in lines)
+        bad = [line.name for line in lines if not line.ok]
+        bad += [j.name for j in self.derivation.jacobians if j.formula is not None and not j.ok]
+        if bad:
+            verdict = f"✗ disagreeing: {', '.join(bad)}"
+        else:
+            verdict = f"✓ {checked} of {len(lines)} checked, worst relative error {self.worst_error:.0e}"
+        plural = "s" * (len(lines) != 1)
+        return f"<Explanation {self.title!r}: {len(lines)} line{plural}, {verdict}; print(e) to read it>"
+
+    def _repr_pretty_(self, printer: Any, cycle: bool) -> None:
+        printer.text(repr(self))
+
     def _repr_markdown_(self) -> str:
         return self.to_markdown()
+
+    def _repr_html_(self) -> str:
+        return run_deep(render.to_html, self.derivation, self.notation, self.title)
+
+    def _repr_latex_(self) -> str:
+        return "$$" + self.to_latex() + "$$"
 
 
 def explain(

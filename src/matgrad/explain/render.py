@@ -235,3 +235,39 @@ def to_latex(derivation: Derivation) -> str:
         for line in derivation.lines
     ]
     return "\\begin{aligned}\n" + "\n".join(rows).rstrip("\\ ") + "\n\\end{aligned}"
+
+
+def to_html(derivation: Derivation, notation: str, title: str) -> str:
+    """The Markdown rendering's tables written as HTML, each formula one ``$…$`` for MathJax.
+
+    Jupyter (JupyterLab, nbconvert's HTML) prefers this to the Markdown, whose table cells a
+    formula containing ``|`` (``\\left|x\\right|``) splits apart.  Text is HTML-escaped, ``$``
+    in it written ``\\$`` (MathJax's escape), so only the formulas' delimiters reach MathJax.
+    """
+    from html import escape
+
+    def words(text: str) -> str:
+        return escape(text, quote=False).replace("$", r"\$")
+
+    def math(tex: str) -> str:
+        return "$" + escape(tex, quote=False) + "$"
+
+    def table(head: list[str], rows: list[list[str]]) -> list[str]:
+        left = ' style="text-align: left"'
+        out = ["<table>", "<thead><tr>" + "".join(f"<th{left}>{h}</th>" for h in head) + "</tr></thead>", "<tbody>"]
+        out += ["<tr>" + "".join(f"<td{left}>{cell}</td>" for cell in row) + "</tr>" for row in rows]
+        return [*out, "</tbody>", "</table>"]
+
+    out = ['<div class="matgrad-explanation">', f"<p><strong>{words(title)}</strong></p>"]
+    out += [f"<p><em>{words(line)}</em></p>" for line in layout_line(derivation)]
+    forward = [[math(name), math(text), words(str(shape))] for name, text, shape in forward_lines(derivation, True)]
+    out += table(["quantity", "definition", "shape"], forward)
+    out.append(f"<p><em>{words(TITLES[notation])}</em></p>")
+    backward = []
+    for line in derivation.lines:
+        formula = formula_text(derivation, line.formula, latex=True) + notes(derivation, line, latex=True)
+        cells = [math(latex_name(line.name)), math(formula), words(str(line.shape)), words(", ".join(line.products))]
+        backward.append([*cells, words(_mark(line))])
+    out += table(["gradient", "formula", "shape", "product", "check"], backward)
+    out += [f"<p>{words(_summary(derivation))}</p>", "</div>"]
+    return "\n".join(out)

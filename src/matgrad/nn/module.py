@@ -10,7 +10,9 @@ modules) is a plain attribute: it is not a parameter and is not saved.  Put modu
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any, NamedTuple
 
 import numpy as np
@@ -26,6 +28,28 @@ class LoadResult(NamedTuple):
 
     missing: list[str]
     unexpected: list[str]
+
+
+class _ClassOnly:
+    """A ``classmethod`` that refuses to be called on an instance: ``model.load(path)`` would
+    return a new model and leave ``model`` unchanged, so it points to ``model.load_weights``."""
+
+    def __init__(self, function: Any) -> None:
+        self.function = function
+        self.__doc__ = function.__doc__
+
+    def __get__(self, instance: Any, owner: type) -> Any:
+        if instance is None:
+            return self.function.__get__(owner, type(owner))
+
+        def refuse(*args: Any, **kwargs: Any) -> Any:
+            raise TypeError(
+                f"{owner.__name__}.load(path) builds a new model and leaves this one unchanged; to load "
+                f"the weights into this model call model.load_weights(path), or rebuild it with "
+                f"model = {owner.__name__}.load(path)"
+            )
+
+        return refuse
 
 
 class Module:
@@ -140,6 +164,45 @@ class Module:
         for name, array in arrays.items():
             np.copyto(params[name].data, array)
         return LoadResult(missing, unexpected)
+
+    # ----- saving to a file (see matgrad.saving) --------------------------------------------
+    def save(
+        self,
+        path: str | os.PathLike,
+        *,
+        loss: Any = None,
+        optimizer: Any = None,
+        schedule: Any = None,
+        extra: dict[str, Any] | None = None,
+    ) -> Path:
+        """Save this model to ``path`` atomically, as :func:`matgrad.save` (the format of
+        ``matgrad train``'s checkpoints); rebuild it with ``type(model).load(path)``."""
+        from ..saving import save
+
+        return save(self, path, loss=loss, optimizer=optimizer, schedule=schedule, extra=extra)
+
+    @_ClassOnly
+    def load(cls, path: str | os.PathLike) -> Any:  # noqa: N805  (a classmethod)
+        """A new model rebuilt from ``path`` (``nn.MLP.load(path)``, or ``nn.Module.load(path)``
+        for whatever built-in model the file holds), as :func:`matgrad.load`.  A class of your
+        own cannot be rebuilt from a file: build it, then call ``model.load_weights(path)``."""
+        from ..saving import CheckpointError, load
+
+        model = load(path)
+        if not isinstance(model, cls):
+            raise CheckpointError(
+                f"checkpoint {path}: holds a {type(model).__name__}, not a {cls.__name__}; "
+                f"use matgrad.load(path) or nn.Module.load(path) for whatever model it holds"
+            )
+        return model
+
+    def load_weights(self, path: str | os.PathLike, strict: bool = True) -> Module:
+        """Copy the weights saved at ``path`` into this model, in place (as
+        ``load_state_dict(matgrad.load_state(path))``, with the file named in any error);
+        every name and shape is checked first, so a failed load changes nothing.  Returns ``self``."""
+        from ..saving import load_weights
+
+        return load_weights(self, path, strict=strict)
 
     # ----- modes and gradients --------------------------------------------------------------
     def train(self, mode: bool = True) -> Module:

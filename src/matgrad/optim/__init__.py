@@ -45,10 +45,12 @@ from .factory import (
     optimizer_from_state,
     schedule_from_state,
 )
+from .lbfgs import LBFGS
+from .newton import Newton
 from .optimizers import SGD, Adam, AdamW, Optimizer
 from .schedules import ConstantLR, CosineLR, LRSchedule, StepLR
 
 __all__ = [
-    "OPTIMIZERS", "SCHEDULES", "SGD", "Adam", "AdamW", "ConstantLR", "CosineLR", "LRSchedule",
+    "LBFGS", "Newton", "OPTIMIZERS", "SCHEDULES", "SGD", "Adam", "AdamW", "ConstantLR", "CosineLR", "LRSchedule",
     "Optimizer", "StepLR", "make_optimizer", "make_schedule", "optimizer_from_state", "schedule_from_state",
 ]

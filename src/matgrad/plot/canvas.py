@@ -15,6 +15,13 @@ class Picture(Figure):
     imports pyplot, so the figure offers its PNG (``_repr_png_``) directly.
     """
 
+    def __repr__(self) -> str:
+        width, height = self.get_size_inches()
+        titles = [axes.get_title() for axes in self.axes if axes.get_title()]
+        named = f": {', '.join(map(repr, titles))}" if titles else ""
+        count = len(self.axes)
+        return f"<Picture {width:g}×{height:g} in, {count} axes{named}; .savefig(path) writes it>"
+
     def _repr_png_(self) -> bytes:
         buffer = io.BytesIO()
         self.savefig(buffer, format="png", dpi=100)

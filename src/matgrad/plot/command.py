@@ -155,34 +155,56 @@ def _graph(args: argparse.Namespace) -> int:
     suffix = args.out.suffix.lower().lstrip(".")
     if suffix not in (*FORMATS, "dot", "gv"):
         raise ValueError(f"--out {args.out}: name the picture .svg, .png or .pdf, or .dot for the Graphviz source")
-    model, loss, x, y = _graph_inputs(args)
-    drawing = graph(model, loss=loss, x=x, y=y)
+    if args.checkpoint:
+        model, loss, x, y = _graph_inputs(args)
+        drawing = graph(model, loss=loss, x=x, y=y)
+    else:
+        drawing = graph(_seed_cost(args.layers, args.examples, args.seed))
     source = drawing.save(args.out if suffix in ("dot", "gv") else args.out.with_suffix(".dot"))  # DOT, always
     if source == args.out:
         return 0
+    engine = getattr(args, "engine", "matplotlib")
     try:
-        drawing.save(args.out)
+        drawing.save(args.out, engine=engine)
     except GraphvizNotFoundError as error:
         print(f"matgrad plot graph: wrote {source}, but not {args.out}: {error}", file=sys.stderr)
         return 1
-    print(f"matgrad plot graph: its DOT source is {source}")
+    print(f"matgrad plot graph: drew {args.out} with {engine}; its DOT source is {source}")
     return 0
 
 
 def _graph_inputs(args: argparse.Namespace) -> tuple[Any, Any, Any, Any]:
-    """The network and a few examples: from a checkpoint, or a sigmoid network of ``--layers``."""
+    """The network of a checkpoint and a few of its training examples."""
     import numpy as np
 
-    from .. import nn
-
     rng = np.random.default_rng(args.seed)
-    if args.checkpoint:
-        trained = _from_checkpoint(args.checkpoint)
-        rows = rng.choice(len(trained.train), size=min(args.examples, len(trained.train)), replace=False)
-        return trained.model.eval(), trained.loss, trained.train.X[rows], trained.train.y[rows]
-    model = nn.MLP(args.layers, activation="sigmoid", output_activation="sigmoid", seed=args.seed, dtype=np.float64)
-    x = rng.standard_normal((args.examples, args.layers[0]))
-    return model, nn.MSELoss(), x, rng.integers(0, args.layers[-1], size=args.examples)
+    trained = _from_checkpoint(args.checkpoint)
+    rows = rng.choice(len(trained.train), size=min(args.examples, len(trained.train)), replace=False)
+    return trained.model.eval(), trained.loss, trained.train.X[rows], trained.train.y[rows]
+
+
+def _seed_cost(layers: list[int], examples: int, seed: int) -> Any:
+    """``matgrad explain``'s seed network with ``layers``: column layout (z = Wx + b, an example per
+    column), sigmoid units, C = ½ Σ (a − y)², drawn from ``seed`` in explain's order — so with the
+    defaults (4,3,2, one example, seed 0) it is the very network ``matgrad explain`` explains."""
+    import numpy as np
+
+    from ..explain.api import superscript
+    from ..primitives import sigmoid
+    from ..tensor import Tensor
+
+    rng = np.random.default_rng(seed)
+    x = Tensor(rng.standard_normal((layers[0], examples)), name="x")
+    y = Tensor(rng.uniform(size=(layers[-1], examples)), name="y")
+    activation = x
+    for layer, (fan_in, fan_out) in enumerate(itertools.pairwise(layers), start=1):
+        W = Tensor(rng.standard_normal((fan_out, fan_in)), True, f"W{superscript(layer)}")
+        b = Tensor(rng.standard_normal((fan_out, 1)), True, f"b{superscript(layer)}")
+        z = W @ activation + b
+        z.name = f"z{superscript(layer)}"
+        activation = sigmoid(z)
+        activation.name = f"a{superscript(layer)}"
+    return 0.5 * ((activation - y) ** 2).sum()
 
 
 # ----- where the network comes from ---------------------------------------------------------------
