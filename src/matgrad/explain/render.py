@@ -6,8 +6,9 @@ from typing import Any
 
 import numpy as np
 
-from ..symbolic import Expr, Num, Sym, evaluate, latex_name, render
+from ..symbolic import Expr, Num, Sym, latex_name, render
 from ..symbolic.readable import _children
+from ..symbolic.render import scalar_test
 from . import readings
 from .derive import Derivation, Line, _environment
 
@@ -20,17 +21,7 @@ TITLES = {
 
 
 def _scalar_test(derivation: Derivation) -> Any:
-    env = _environment(derivation)
-
-    def is_scalar(expr: Expr) -> bool:
-        if isinstance(expr, Num):
-            return True
-        try:
-            return np.size(evaluate(expr, env)) == 1
-        except (KeyError, ValueError, TypeError):
-            return False
-
-    return is_scalar
+    return scalar_test(_environment(derivation))
 
 
 def formula_text(derivation: Derivation, expr: Expr, latex: bool = False, names: dict[str, str] | None = None) -> str:

@@ -25,7 +25,8 @@ import numpy as np
 from ..explain.api import _network
 from ..explain.graph import Constant, Graph, Quantity
 from ..reverse import grad_of
-from ..symbolic import Expr, Num, evaluate, render, simplify
+from ..symbolic import render, simplify
+from ..symbolic.render import scalar_test
 from ..tensor import Tensor
 
 FORMATS = ("svg", "png", "pdf")
@@ -316,18 +317,7 @@ def _formula(recorded: Graph, quantity: Quantity, display: dict[str, str], is_sc
 
 
 def _scalar_test(recorded: Graph) -> Any:
-    """Which subformulas are scalars, so that a scalar times an array reads as a product, not ⊙."""
-    env = recorded.values()
-
-    def is_scalar(expr: Expr) -> bool:
-        if isinstance(expr, Num):
-            return True
-        try:
-            return np.size(evaluate(expr, env)) == 1
-        except (KeyError, ValueError, TypeError):
-            return False
-
-    return is_scalar
+    return scalar_test(recorded.values())
 
 
 # ----- DOT ---------------------------------------------------------------------------------------

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
+from typing import Any
+
+import numpy as np
 
 from . import templates
-from .algebra import is_filled_number
+from .algebra import evaluate, is_filled_number
 from .expr import FUNCTIONS, Apply, Binary, Expr, Neg, Num, Structural, Sym, Transpose
 
 # ----- rendering ----------------------------------------------------------------------------------
@@ -48,6 +51,20 @@ def _number(value: float, latex: bool) -> str:
         k = round(inverse)
         return rf"\tfrac{{1}}{{{k}}}" if latex else f"1/{k}"
     return f"{value:g}"
+
+
+def scalar_test(env: dict[str, Any]) -> Callable[[Expr], bool]:
+    """Which subformulas are numbers on ``env``'s values, so that a number times an array reads as
+    a product, not ``⊙`` (the ``is_scalar`` of :func:`render`)."""
+    def is_scalar(expr: Expr) -> bool:
+        if isinstance(expr, Num):
+            return True
+        try:
+            return np.size(evaluate(expr, env)) == 1
+        except (KeyError, ValueError, TypeError):
+            return False
+
+    return is_scalar
 
 
 def render(
