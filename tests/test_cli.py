@@ -91,7 +91,7 @@ def test_dropout_trains_eagerly_and_resumes_to_the_same_weights(tmp_path):
         (["train", "--epochs", "x"], "invalid int value"),
         (["train", "--dropout", "1.5"], "must be in [0, 1)"),
         (["train", "--layers", "64"], "at least two"),
-        (["train", "--optimizer", "lbfgs"], "invalid choice"),
+        (["train", "--optimizer", "bfgs"], "invalid choice"),
         (["train", "--layers", "5,3,10", "--epochs", "1"], "starts with 5 inputs"),
         (["train", "--data", "nonsense"], "nonsense"),
         (["train", "--data", "mnist", "--data-dir", "/nonexistent/mnist"], "/nonexistent/mnist"),

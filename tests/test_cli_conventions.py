@@ -20,7 +20,7 @@ from matgrad.runs import class_probabilities
 
 MOONS = ["--data", "moons", "--layers", "2,6,2", "--loss", "cross-entropy", "--activation", "tanh",
          "--optimizer", "adam", "--lr", "0.05", "--batch-size", "16", "--quiet"]
-COMMANDS = ("train", "evaluate", "predict", "explain", "check", "demo", "plot")
+COMMANDS = ("train", "evaluate", "predict", "explain", "check", "demo", "plot", "export", "playground")
 README = Path(__file__).resolve().parent.parent / "README.md"
 
 
@@ -345,3 +345,39 @@ def test_a_history_of_an_earlier_run_is_not_replaced_either(tmp_path, capsys):
     (out / "history.json").write_text('{"epochs": []}')
     err = usage_error(capsys, "train", *MOONS, "--epochs", "1", "--out", out)
     assert "holds an earlier run (history.json)" in err
+
+
+def _train_in_a_terminal(tmp_path, *extra):
+    """``matgrad train`` with stdout and stderr a terminal (a pseudo-terminal): what a person sees."""
+    import os
+    import pty
+    import subprocess
+    import sys
+
+    leader, follower = pty.openpty()
+    args = [sys.executable, "-m", "matgrad", "train", *MOONS[:-1], "--epochs", "3", "--out", str(tmp_path / "run"),
+            *extra]
+    process = subprocess.Popen(args, stdout=follower, stderr=follower, stdin=subprocess.DEVNULL, close_fds=True)
+    os.close(follower)
+    chunks = []
+    while True:
+        try:
+            chunk = os.read(leader, 65536)
+        except OSError:  # the child closed the terminal
+            break
+        if not chunk:
+            break
+        chunks.append(chunk)
+    os.close(leader)
+    assert process.wait(timeout=120) == 0
+    return b"".join(chunks).decode("utf-8", "replace")
+
+
+def test_train_in_a_terminal_prints_one_line_per_epoch_and_quiet_none(tmp_path):
+    screen = _train_in_a_terminal(tmp_path)
+    epoch_lines = [line for line in screen.splitlines() if line.lstrip("\r").startswith("epoch")]
+    assert len(epoch_lines) == 3, screen  # not fit's own line and bar beside the command's
+    assert "batch/s" not in screen and "it/s" not in screen
+    quiet = _train_in_a_terminal(tmp_path, "--quiet", "--overwrite")
+    assert not [line for line in quiet.splitlines() if line.startswith("epoch")]
+    assert "test" in quiet  # the summary stays

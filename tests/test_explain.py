@@ -1,5 +1,7 @@
 """explain: the seeds' derivations reproduced from the recorded graph, each line checked."""
 
+import re
+
 import numpy as np
 import pytest
 
@@ -439,3 +441,52 @@ def test_a_number_times_a_filled_gradient_keeps_its_shape(scale):
     """𝟏 ⊙ 1 simplified to the number 1, and the sum over the broadcast axis then read a scalar: ✗."""
     e = _formula(f"sum((y + A) * {scale})", y="3", A="3x3")
     assert e.ok, str(e)
+
+
+def test_markdown_tables_keep_their_columns_when_a_formula_has_bars():
+    """|x| and ‖x‖ render with bars; a bare | in a Markdown cell would split the row."""
+    rng = np.random.default_rng(0)
+    x, A = rng.normal(size=(3, 1)), rng.normal(size=(3, 3))
+    markdown = mg.explain(lambda x: mg.sum(mg.absolute(A @ x)) + mg.norm(x), x).to_markdown()
+    rows = [line for line in markdown.splitlines() if line.startswith("| ")]
+    header_columns = {"quantity": 3, "gradient": 5}
+    columns = None
+    for row in rows:
+        cells = re.split(r"(?<!\\)\|", row)[1:-1]
+        first = cells[0].strip()
+        columns = header_columns.get(first, columns)
+        assert len(cells) == columns, row
+    assert r"\vert" in markdown and r"\Vert" in markdown
+
+
+# ----- mg.explain of a formula typed as text, its inputs as check_gradient takes them ------------------
+
+
+def test_explain_takes_a_formula_as_check_gradient_does():
+    explanation = mg.explain("sum((y - X@w)**2)", wrt="w", X="6x3", w=(3, 1), y="6x1", seed=3)
+    assert [line.name for line in explanation.derivation.lines] == ["∂f/∂w"]
+    assert explanation.ok and "2 Xᵀ (X w − y)" in str(explanation)
+    report = mg.check_gradient("sum((y - X@w)**2)", "2*X.T@(X@w - y)", wrt="w", X="6x3", w="3x1", y="6x1")
+    assert report.ok  # the formula explain wrote is the one check accepts
+
+
+def test_explain_of_a_formula_equals_the_cli_and_holds_given_values_fixed():
+    from matgrad.explain.command import formula_explanation
+
+    A = np.arange(9.0).reshape(3, 3)
+    explanation = mg.explain("x.T @ A @ x", x=(3, 1), A=A, notation="differential")
+    (line,) = explanation.derivation.lines  # A is data: only ∂f/∂x by default
+    assert line.name == "∂f/∂x" and explanation.notation == "differential" and "df =" in str(explanation)
+    drawn = mg.formula.random_inputs("x.T @ A @ x", {"x": (3, 1), "A": (3, 3)}, np.random.default_rng(0))
+    assert np.allclose(line.value, (A + A.T) @ drawn["x"])  # the drawn x with the given A
+    cli = formula_explanation("x.T @ A @ x", ["x=3x1", "A=3x3"], ["x"], seed=0)
+    assert str(cli) == str(mg.explain("x.T @ A @ x", x="3x1", A="3x3", wrt=["x"]))
+
+
+def test_explain_of_a_formula_refuses_bad_input_in_one_line():
+    with pytest.raises(mg.formula.FormulaError, match="not in the formula"):
+        mg.explain("sum(x**2)", wrt="z", x="3")
+    with pytest.raises(mg.formula.FormulaError, match="no shape or value|without a shape|shape"):
+        mg.explain("sum(x*y)", x="3")
+    with pytest.raises(TypeError, match="formula typed as text"):
+        mg.explain(lambda w: mg.sum(w * w), np.ones(3), X="3")

@@ -323,6 +323,20 @@ def test_training_curves_render(moons_run, tmp_path):
     assert figure._repr_png_()[:8] == PNG_SIGNATURE  # what Jupyter shows inline, without pyplot
 
 
+def test_training_curves_plot_validation_only_where_it_was_recorded():
+    from matgrad.train import History
+
+    records = [{"epoch": e, "loss": 1 / e, "accuracy": e / 10} for e in range(1, 7)]
+    for record in records[1::2]:  # validation on epochs 2, 4 and 6 only
+        record.update(val_loss=record["loss"] + 0.1, val_accuracy=record["accuracy"] - 0.05)
+    figure = mg.plot.training_curves(History(records))
+    loss_axes = figure.axes[0]
+    train_line, val_line = loss_axes.get_lines()
+    assert list(train_line.get_xdata()) == [1, 2, 3, 4, 5, 6]
+    assert list(val_line.get_xdata()) == [2, 4, 6]
+    assert np.allclose(val_line.get_ydata(), [0.6, 0.35, 1 / 6 + 0.1])
+
+
 def test_decision_regions_colour_the_plane_by_the_networks_classes(moons_run, tmp_path):
     net, loss, train, test, _ = moons_run
     figure = mg.plot.decision_regions(net, train, test=test, loss=loss, resolution=60)

@@ -29,3 +29,18 @@ def test_ruff_is_clean():
         [sys.executable, "-m", "ruff", "check", "src", "tests", "benchmarks"], cwd=ROOT, capture_output=True, text=True
     )
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_every_file_the_package_reads_at_run_time_is_in_its_package_data():
+    """A non-editable install (``pip install ".[playground]"``) copies only .py files and the
+    package-data globs: a page or a font outside them would be missing from the wheel."""
+    import tomllib
+
+    globs = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]["package-data"]["matgrad"]
+    package = ROOT / "src" / "matgrad"
+    data = [p for p in package.rglob("*") if p.is_file() and p.suffix not in (".py", ".pyc")]
+    data = [p.relative_to(package).as_posix() for p in data if "__pycache__" not in p.parts]
+    assert any(path.startswith("playground/static/vendor/katex/fonts/") for path in data)
+    covered = {p.relative_to(package).as_posix() for glob in globs for p in package.glob(glob)}  # * stops at /
+    missing = [path for path in data if path not in covered]
+    assert not missing, f"not in [tool.setuptools.package-data]: {missing}"

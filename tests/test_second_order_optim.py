@@ -343,3 +343,78 @@ def test_newton_needs_create_graph_and_checks_its_state():
     assert other.damping == 0.1 and other.step_count == 1
     with pytest.raises(ValueError, match="type"):
         other.load_state_dict({**state, "type": "LBFGS"})
+
+
+# ----- by name, in fit and on the command line ---------------------------------------------------
+
+
+def _moons_net(dtype=np.float32):
+    return nn.MLP([2, 8, 2], "tanh", None, seed=0, dtype=dtype), nn.CrossEntropyLoss()
+
+
+def test_fit_steps_lbfgs_through_a_closure_as_a_hand_written_loop_does():
+    train, test = mg.data.load_dataset("moons")
+    X, y = train.X.astype(np.float64), train.y
+    net, loss = _moons_net(np.float64)
+    settings = {"line_search_fn": "strong_wolfe", "max_iter": 5}
+    history = mg.fit(net, loss, LBFGS(net.parameters(), **settings), (X, y), 3, 10**6, verbose=0)
+    by_hand, _ = _moons_net(np.float64)
+    opt = LBFGS(by_hand.parameters(), **settings)
+
+    def closure():
+        opt.zero_grad()
+        objective = loss(by_hand(mg.Tensor(X)), y)
+        objective.backward()
+        return objective
+
+    first = [float(opt.step(closure).data) for _ in range(3)]
+    for mine, theirs in zip(net.parameters(), by_hand.parameters()):  # fit shuffles the rows: sums reorder
+        np.testing.assert_allclose(mine.data, theirs.data, rtol=1e-9, atol=1e-12)
+    assert [record["loss"] for record in history.records] == pytest.approx(first, rel=1e-12)
+    full, _ = _moons_net()
+    fitted = mg.fit(full, loss, LBFGS(full.parameters(), line_search_fn="strong_wolfe"), train, 3, 10**6, test,
+                    verbose=0)
+    assert fitted.last()["val_accuracy"] >= 0.95
+
+
+def test_fit_takes_newton_steps_on_a_logistic_regression():
+    train, test = mg.data.load_dataset("moons")
+    net = nn.MLP([2, 2], "tanh", None, seed=0)  # one layer: softmax regression, convex
+    history = mg.fit(net, nn.CrossEntropyLoss(), Newton(net.parameters()), train, 6, 10**6, test, verbose=0)
+    losses = [record["loss"] for record in history.records]
+    assert all(b <= a for a, b in zip(losses, losses[1:])) and losses[-1] < 0.5 * losses[0]
+
+
+@pytest.mark.parametrize("name, cls", [("lbfgs", LBFGS), ("newton", Newton)])
+def test_second_order_optimizers_by_name_and_from_their_state(name, cls):
+    net, loss = _moons_net()
+    opt = mg.optim.make_optimizer(name, net.parameters(), lr=0.5)
+    assert type(opt) is cls and opt.lr == 0.5
+    moons = mg.data.load_dataset("moons")[0]
+    X, y = moons.X, moons.y
+
+    def closure():
+        opt.zero_grad()
+        objective = loss(net(mg.Tensor(X)), y)
+        objective.backward(create_graph=cls.closure == "graph")
+        return objective
+
+    opt.step(closure)
+    again = mg.optim.optimizer_from_state(net.parameters(), opt.state_dict())
+    assert type(again) is cls and again.state_dict().keys() == opt.state_dict().keys()
+
+
+def test_cli_trains_with_lbfgs_resumes_it_and_refuses_what_it_lacks(tmp_path, capsys):
+    from matgrad.cli import main
+
+    common = ["--data", "moons", "--layers", "2,8,2", "--loss", "cross-entropy", "--activation", "tanh",
+              "--batch-size", "100000", "--quiet"]
+    assert main(["train", *common, "--optimizer", "lbfgs", "--epochs", "2", "--out", str(tmp_path / "a")]) == 0
+    assert main(["train", "--resume", "--epochs", "3", "--out", str(tmp_path / "a")]) == 0
+    out = capsys.readouterr().out
+    assert "lbfgs lr 1" in out and "accuracy 100.00%" in out
+    assert main(["train", *common, "--optimizer", "lbfgs", "--weight-decay", "0.1", "--out", str(tmp_path / "b")]) == 2
+    assert "use --l2" in capsys.readouterr().err
+    big = ["--data", "digits", "--optimizer", "newton", "--out", str(tmp_path / "c")]
+    assert main(["train", *big]) == 2
+    assert "2,260 weights, more than 1,000" in capsys.readouterr().err

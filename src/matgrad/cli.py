@@ -230,6 +230,17 @@ class _HelpFormatter(argparse.HelpFormatter):
         return f"{text} (default: {shown})" if text else f"(default: {shown})"
 
 
+class _CommandListFormatter(_HelpFormatter):
+    """The top-level help: argparse measures a command's name two columns short of where it prints
+    it, so the longest name (playground) would push its line of help onto the next line."""
+
+    def add_argument(self, action: argparse.Action) -> None:
+        super().add_argument(action)
+        if isinstance(action, argparse._SubParsersAction):  # the names print indented 2 more
+            longest = max(map(len, action.choices), default=0)
+            self._action_max_length = max(self._action_max_length, longest + self._current_indent + 4)
+
+
 class _Parser(argparse.ArgumentParser):
     """argparse's parser, but a bad argument is one line (not the whole usage text) and exit 2, with
     "did you mean" for a mistyped flag, command or choice, and defaults in the help."""
@@ -325,8 +336,12 @@ def _add_train(commands: Any) -> None:
                    help=f"{', '.join(INITS)} (default: he for relu and leaky_relu, else glorot)")
     p.add_argument("--l2", type=_non_negative_float, default=0.0, help="λ of the L2 penalty λ/2 ‖W‖² on weights")
     p.add_argument("--l1", type=_non_negative_float, default=0.0, help="λ of the L1 penalty λ ‖W‖₁ on weights")
-    p.add_argument("--optimizer", default="sgd", choices=["sgd", "adam", "adamw"], help="the update rule")
-    p.add_argument("--lr", type=_positive_float, help="learning rate (default: 3.0 for sgd, 1e-3 for adam/adamw)")
+    p.add_argument("--optimizer", default="sgd", choices=["sgd", "adam", "adamw", "lbfgs", "newton"],
+                   help="the update rule; lbfgs (strong Wolfe line search) and newton (exact Hessian, small "
+                        "networks) take one step per minibatch and are made for full batches (a --batch-size of at "
+                        "least the training set's size)")
+    p.add_argument("--lr", type=_positive_float,
+                   help="learning rate (default: 3.0 for sgd, 1e-3 for adam/adamw, 1.0 for lbfgs/newton)")
     p.add_argument("--momentum", type=_non_negative_float, default=0.0, help="momentum of sgd")
     p.add_argument("--nesterov", action="store_true", help="Nesterov momentum (sgd)")
     p.add_argument("--weight-decay", type=_non_negative_float, default=0.0,
@@ -352,7 +367,7 @@ def _add_train(commands: Any) -> None:
         help="replace an earlier run in --out, files matgrad did not write, or a trained model by an untrained one",
     )
     _add_max_memory(p)
-    p.add_argument("--quiet", action="store_true", help="no progress bars")
+    p.add_argument("--quiet", action="store_true", help="no line per epoch (the summary at the end stays)")
 
 
 def _add_evaluate(commands: Any) -> None:
@@ -409,6 +424,10 @@ def _add_explain(commands: Any) -> None:
     p.add_argument("--cost", action="store_true", help="count the work of the VJP sweep against Jacobian products")
     p.add_argument("--jacobians", action="store_true", help="print each step's explicit Jacobian beside its VJP")
     p.add_argument(
+        "--hessian", action="store_true",
+        help="print the Hessian of a scalar formula as one matrix expression (A + Aᵀ, Xᵀ diag(…) X), checked",
+    )
+    p.add_argument(
         "--inline", action="store_true",
         help="write every δ out: closed forms such as ∂J/∂W = Hᵀ((Y − Y*) ⊙ f'(HW + B))",
     )
@@ -459,7 +478,7 @@ def _add_check(commands: Any) -> None:
 
 
 def _add_demo(commands: Any) -> None:
-    p = _add_command(commands, "demo", "a sigmoid network's gradient by matgrad and by the δ equations",
+    p = _add_command(commands, "demo", "a network's gradient by matgrad and by the δ equations",
                      description="a small sigmoid network's gradient (z = Wx + b) by matgrad and by the δ "
                                  "equations, gradchecked; exit status 1 if they disagree")
     p.add_argument("--sizes", type=_three_sizes, default="4,3,2", help="layer sizes n_in,n_hidden,n_out")
@@ -512,14 +531,18 @@ def parser() -> argparse.ArgumentParser:
     from . import __version__
 
     top = _Parser(
-        prog="matgrad", description="Train and inspect small neural networks; write out and check gradients.",
+        prog="matgrad", formatter_class=_CommandListFormatter, description="Train and inspect small neural networks; write out and check gradients.",
         epilog="Exit status, for every command: 0 done (the answer is yes); 1 the answer is no or the run failed "
                "(a wrong claim, a ✗ line, a diverged run); 2 a usage or input error (one line on stderr); "
                "130 interrupted. matgrad COMMAND --help lists a command's options with their defaults.",
     )
     top.add_argument("--version", action="version", version=f"matgrad {__version__}")
     commands = top.add_subparsers(dest="command", required=True, metavar="COMMAND", title="commands")
-    for add in (_add_train, _add_evaluate, _add_predict, _add_explain, _add_check, _add_demo, _add_plot):
+    from .export.command import add_export
+    from .playground.command import add_playground
+
+    for add in (_add_train, _add_evaluate, _add_predict, _add_explain, _add_check, _add_demo, _add_plot, add_export,
+                add_playground):
         add(commands)
     return top
 
@@ -530,7 +553,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     from .claim.command import check_command
     from .data import DataError
     from .explain.command import explain_command
+    from .export.command import export_command
     from .formula import FormulaError
+    from .playground.command import playground_command
     from .plot.command import plot_command
 
     handlers = {
@@ -540,6 +565,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         "explain": explain_command,
         "check": check_command,
         "plot": plot_command,
+        "export": export_command,
+        "playground": playground_command,
     }
     try:
         if args.command == "demo":

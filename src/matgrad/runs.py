@@ -37,6 +37,9 @@ LOSSES = {"mse": "MSELoss", "cross-entropy": "CrossEntropyLoss", "bce": "BCEWith
 # Bytes per weight while training: float64 at worst, times the weights, their gradients and
 # Adam's two moments. A --layers whose estimate exceeds --max-memory is refused before building.
 BYTES_PER_WEIGHT = 8 * 4
+DEFAULT_LR = {"sgd": 3.0, "adam": 1e-3, "adamw": 1e-3, "lbfgs": 1.0, "newton": 1.0}
+# Newton's step solves with the full Hessian: n² numbers and an n³ solve for n weights.
+NEWTON_MAX_WEIGHTS = 1000  # about 2 s a full-batch step on digits at 910 weights
 
 
 @dataclass
@@ -98,7 +101,7 @@ class SaveEachEpoch(Callback):
 
 
 def settings_from_args(args: argparse.Namespace) -> dict[str, Any]:
-    lr = args.lr if args.lr is not None else (3.0 if args.optimizer == "sgd" else 1e-3)
+    lr = args.lr if args.lr is not None else DEFAULT_LR[args.optimizer]
     output_activation = args.output_activation or ("sigmoid" if args.loss == "mse" else None)
     if output_activation in ("none", "identity"):
         output_activation = None
@@ -159,7 +162,7 @@ SETTINGS: dict[str, tuple[Callable[[Any], bool], str]] = {
     "loss": (_text(*LOSSES), " or ".join(LOSSES)),
     "l2": (_number(0.0), "a finite number ≥ 0"),
     "l1": (_number(0.0), "a finite number ≥ 0"),
-    "optimizer": (_text("sgd", "adam", "adamw"), "sgd, adam or adamw"),
+    "optimizer": (_text(*DEFAULT_LR), ", ".join(DEFAULT_LR)),
     "lr": (_number(0.0, open_low=True), "a finite number > 0"),
     "momentum": (_number(0.0), "a finite number ≥ 0"),
     "nesterov": (lambda v: isinstance(v, bool), "true or false"),
@@ -241,9 +244,7 @@ def build_run(settings: dict[str, Any], max_bytes: int = datasets.MAX_DATA_BYTES
         dropout=settings.get("dropout", 0.0),  # runs saved before --dropout existed have none
     )
     loss = getattr(nn, LOSSES[settings["loss"]])()
-    hyper: dict[str, Any] = {"lr": settings["lr"], "weight_decay": settings["weight_decay"]}
-    if settings["optimizer"] == "sgd":
-        hyper.update(momentum=settings["momentum"], nesterov=settings["nesterov"])
+    hyper = _optimizer_settings(settings, sum(p.size for p in model.parameters()))
     optimizer = optim.make_optimizer(settings["optimizer"], model.parameters(), **hyper)
     schedule_kw = {"total_steps": settings["epochs"]} if settings["schedule"] == "cosine" else {}
     if settings["schedule"] == "step":
@@ -380,14 +381,16 @@ def train_command(args: argparse.Namespace) -> int:
     remaining = max(run.settings["epochs"] - len(history), 0)
     print(_describe(run, remaining), flush=True)
     diverged = StopIfDiverged()
-    callbacks: list[Callback] = [PrintEachEpoch(), SaveEachEpoch(run, path), diverged]
+    callbacks: list[Callback] = [SaveEachEpoch(run, path), diverged]
+    if not args.quiet:
+        callbacks.insert(0, PrintEachEpoch())
     if run.settings["patience"] > 0:
         callbacks.insert(0, EarlyStopping("val_accuracy", patience=run.settings["patience"]))
     rng = rng if rng is not None else np.random.default_rng(run.settings["seed"])
     with warnings.catch_warnings(), np.errstate(over="ignore", invalid="ignore"):
         # overflow on the way to nan: StopIfDiverged reports it in one line instead
         warnings.simplefilter("ignore", RuntimeWarning)
-        history = _fit(run, remaining, rng, callbacks, args.quiet, history)
+        history = _fit(run, remaining, rng, callbacks, history)
     save_run(run, path, len(history), history, rng)
     history.to_json(args.out / HISTORY)
     if diverged.epoch is not None:
@@ -403,8 +406,7 @@ def train_command(args: argparse.Namespace) -> int:
     return 0
 
 
-def _fit(run: Run, epochs: int, rng: np.random.Generator, callbacks: list[Callback], quiet: bool,
-         history: History) -> History:
+def _fit(run: Run, epochs: int, rng: np.random.Generator, callbacks: list[Callback], history: History) -> History:
     return fit(
         run.model,
         run.loss,
@@ -417,9 +419,26 @@ def _fit(run: Run, epochs: int, rng: np.random.Generator, callbacks: list[Callba
         regularizer=run.regularizer,
         schedule=run.schedule,
         callbacks=callbacks,
-        progress=False if quiet else None,
+        verbose=0,  # the CLI prints its own line per epoch (PrintEachEpoch), fit's bar and line would repeat it
         history=history,
     )
+
+
+def _optimizer_settings(settings: dict[str, Any], weights: int) -> dict[str, Any]:
+    """The keywords of ``settings["optimizer"]``; the second-order ones refuse what they lack."""
+    name = settings["optimizer"]
+    if name in ("lbfgs", "newton"):
+        if settings["weight_decay"] > 0 or settings["momentum"] > 0:
+            raise UsageError(f"--optimizer {name} has no --weight-decay or --momentum; use --l2 for a penalty")
+        if name == "newton" and weights > NEWTON_MAX_WEIGHTS:
+            raise UsageError(f"--optimizer newton: the network has {weights:,} weights, more than "
+                             f"{NEWTON_MAX_WEIGHTS:,} (its Hessian has {weights:,}² entries); use lbfgs or smaller "
+                             "--layers")
+        return {"lr": settings["lr"], "line_search_fn": "strong_wolfe"} if name == "lbfgs" else {"lr": settings["lr"]}
+    hyper: dict[str, Any] = {"lr": settings["lr"], "weight_decay": settings["weight_decay"]}
+    if name == "sgd":
+        hyper.update(momentum=settings["momentum"], nesterov=settings["nesterov"])
+    return hyper
 
 
 def _describe(run: Run, epochs: int) -> str:

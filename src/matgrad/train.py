@@ -289,10 +289,13 @@ def train_epoch(
     total_loss, correct, seen = 0.0, 0, 0
     binary = _is_binary_logits(loss)
     for xb, yb in batches(X, y, batch_size, shuffle=True, rng=rng):
-        optimizer.zero_grad()
-        done = step(xb, yb) if step is not None else None
-        data_loss, out = done if done is not None else _eager_step(model, loss, xb, yb, regularizer)
-        optimizer.step()
+        if getattr(optimizer, "closure", None) is not None:
+            data_loss, out = _closure_step(model, loss, optimizer, xb, yb, regularizer)
+        else:
+            optimizer.zero_grad()
+            done = step(xb, yb) if step is not None else None
+            data_loss, out = done if done is not None else _eager_step(model, loss, xb, yb, regularizer)
+            optimizer.step()
         total_loss += float(data_loss) * len(xb)
         correct += int((predictions(out, binary) == yb).sum())
         seen += len(xb)
@@ -311,6 +314,27 @@ def _eager_step(
     objective = data_loss + regularizer(model) if regularizer is not None else data_loss
     objective.backward()
     return data_loss.data, out.data
+
+
+def _closure_step(
+    model: Any, loss: Callable, optimizer: Any, xb: np.ndarray, yb: np.ndarray, regularizer: Callable | None
+) -> tuple[np.ndarray, np.ndarray]:
+    """One ``optimizer.step(closure)`` on a minibatch (L-BFGS, Newton); the data loss and outputs
+    of the closure's first call, before the step, as an ordinary step reports them."""
+    first: list[tuple[np.ndarray, np.ndarray]] = []
+
+    def closure() -> Tensor:
+        optimizer.zero_grad()
+        out = model(Tensor(xb))
+        data_loss = loss(out, yb)
+        objective = data_loss + regularizer(model) if regularizer is not None else data_loss
+        objective.backward(create_graph=optimizer.closure == "graph")
+        if not first:
+            first.append((data_loss.data, out.data))
+        return objective
+
+    optimizer.step(closure)
+    return first[0]
 
 
 class CompiledStep:
@@ -393,7 +417,9 @@ def fit(
 
     ``rng`` (or a fresh generator from ``seed``) shuffles the minibatches.  ``compiled`` runs
     the steps as compiled plans where that gives the same weights (not with dropout); ``False``
-    always steps eagerly.
+    always steps eagerly.  An optimizer that steps through a closure (``optim.LBFGS``,
+    ``optim.Newton``) gets one per minibatch, as in PyTorch; ``batch_size=len(X)`` gives the
+    full-batch method they are made for.
 
     ``verbose``, as in Keras: ``0`` silent; ``1`` a progress bar per epoch that stays when the
     epoch ends, then the epoch's line; ``2`` the epoch's line only.  The line, printed to
@@ -426,7 +452,8 @@ def fit(
         history if history is not None else History(),
     )
     state.epoch = len(state.history)
-    step = compiled_step(model, loss, regularizer) if compiled else None
+    closure_optimizer = getattr(optimizer, "closure", None) is not None  # steps through its own closure
+    step = compiled_step(model, loss, regularizer) if compiled and not closure_optimizer else None
     total = state.epoch + epochs
     for _ in range(epochs):
         started = time.perf_counter()

@@ -28,7 +28,7 @@ from ..formula import (
     default_constraints,
     draw_input,
     parse,
-    parse_shape,
+    split_inputs,
     walk,
 )
 from ..formula.parser import did_you_mean
@@ -223,22 +223,6 @@ def _names(function: Formula | Callable[..., Any]) -> tuple[str, ...]:
     return tuple(p.name for p in inspect.signature(function).parameters.values() if p.kind in kinds)
 
 
-def _split(inputs: dict[str, Any]) -> tuple[dict[str, tuple[int, ...]], dict[str, np.ndarray]]:
-    """A str or a tuple of ints is a shape (drawn); anything else is a value (fixed)."""
-    shapes, fixed = {}, {}
-    for name, given in inputs.items():
-        if isinstance(given, str):
-            shapes[name] = parse_shape(given)
-        elif isinstance(given, tuple) and all(isinstance(n, (int, np.integer)) for n in given):
-            if any(n < 1 for n in given):
-                raise FormulaError(f"bad shape {given} for {name!r}: every dimension must be at least 1")
-            shapes[name] = tuple(int(n) for n in given)
-        else:
-            fixed[name] = np.asarray(given.data if isinstance(given, Tensor) else given, dtype=np.float64)
-            shapes[name] = fixed[name].shape
-    return shapes, fixed
-
-
 def _check_inputs(names: tuple[str, ...], given: dict[str, Any]) -> None:
     missing = [name for name in names if name not in given]
     extra = [name for name in given if name not in names]
@@ -288,7 +272,7 @@ def build(f: Any, claim: Any, wrt: str, inputs: dict[str, Any], constraints: dic
             raise FormulaError(f"unknown name {unknown[0]!r} in the claim {claim.text!r}", claim.line, at + 1, detail)
         raise FormulaError(f"unknown name {unknown[0]!r} in the claim: {detail}")
     _check_inputs(names, inputs)
-    shapes, fixed = _split(inputs)
+    shapes, fixed = split_inputs(inputs)
     check_input_sizes({name: shape for name, shape in shapes.items() if name not in fixed})  # the drawn ones
     constraints = dict(constraints or {})
     _check_constraints(names, fixed, constraints)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import inspect
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
@@ -79,6 +79,14 @@ class Explanation:
 
         return Text(run_deep(jacobians_text, self.derivation))
 
+    def hessian(self) -> Text:
+        """The Hessian of the scalar f with respect to each input shown, as one matrix expression
+        (``A + Aᵀ``, ``Xᵀ diag(…) X``) checked against the engine's second derivatives
+        (see :mod:`matgrad.symbolic.hessian`; a ``str`` that a notebook shows as text)."""
+        from ..symbolic.hessian import hessian_text
+
+        return Text(run_deep(hessian_text, self.derivation))
+
     def __str__(self) -> str:
         return run_deep(render.to_text, self.derivation, self.notation, self.title)
 
@@ -128,8 +136,18 @@ def explain(
     show: set[str] | None = None,
     penalty: Callable | None = None,
     upstream: Any = None,
+    wrt: str | Sequence[str] | None = None,
+    seed: int = 0,
+    jacobian_layout: str = "numerator",
+    **inputs: Any,
 ) -> Explanation:
     """Write out ∂loss/∂(every named quantity) and check each line against the engine.
+
+    ``target`` may be a formula typed as text, with its inputs as :func:`matgrad.check_gradient`
+    takes them (a shape, drawn at random from ``seed``, or a value, held fixed) and ``wrt`` the
+    names to differentiate by (default: those given as shapes), as ``matgrad explain`` takes it::
+
+        mg.explain("sum((y - X@w)**2)", wrt="w", X="6x3", w="3x1", y="6x1")
 
     ``target`` is a scalar Tensor already computed, a function of arrays (its parameters are
     named after the function's arguments), or an ``nn`` network with ``loss``, ``x`` and ``y``
@@ -148,6 +166,18 @@ def explain(
     """
     if notation not in render.NOTATIONS:
         raise ValueError(f"explain: notation must be one of {', '.join(render.NOTATIONS)}, got {notation!r}")
+    if isinstance(target, str):
+        inputs.update({name: value for name, value in (("x", x), ("y", y)) if value is not None})
+        return _formula(target, inputs, wrt, seed, constraints, jacobian_layout, notation, layout)
+    if inputs or wrt is not None:
+        given_here = ", ".join(f"{name}=" for name in [*inputs, *(["wrt"] if wrt is not None else [])])
+        raise TypeError(f"explain: {given_here} describe a formula typed as text, but the target is a "
+                        f"{type(target).__name__}; name its quantities with names={{tensor: 'W'}} and pick "
+                        "lines with show=")
+    if type(target).__module__.startswith("torch."):  # a PyTorch nn.Sequential: read its weights (imports torch)
+        from ..export.torch_bridge import for_explain
+
+        target, loss, x, y = for_explain(target, loss, x, y)
     given = {id(t): name for t, name in (names or {}).items()}
     if isinstance(target, Tensor):
         output, title = target, "matgrad explain"
@@ -176,6 +206,18 @@ def explain(
         if derivation.layout is not None and notation != "jacobian":
             raise ValueError(f"explain: layout={layout!r} re-renders in the jacobian notation only, not {notation!r}")
     return Explanation(derivation, notation, title)
+
+
+def _formula(text: str, inputs: dict[str, Any], wrt: Any, seed: int, constraints: dict[str, str] | None,
+             jacobian_layout: str, notation: str, layout: str | None) -> Explanation:
+    from .formula import explain_formula
+
+    targets = [wrt] if isinstance(wrt, str) else list(wrt or ())
+    explanation = explain_formula(text, inputs, targets, seed, constraints, jacobian_layout)
+    if layout is not None:
+        explanation.derivation = run_deep(relayout, explanation.derivation, layout)
+    explanation.notation = notation
+    return explanation
 
 
 def _function(f: Callable, args: tuple, names: dict[int, str]) -> tuple[Tensor, str]:

@@ -9,10 +9,9 @@ import numpy as np
 
 from ..tensor import Tensor
 from .api import Explanation, explain, superscript
-from .deep import TooDeepError, run_deep
+from .deep import run_deep
 from .derive import inline
 from .layout import relayout
-from .vector import explain_jacobian, is_vector
 
 
 def seed_network(layout: str, l2: float, seed: int, sizes: tuple[int, int, int] = (4, 3, 2)) -> Explanation:
@@ -56,54 +55,12 @@ def formula_explanation(
     constraints: dict[str, str] | None = None,
     jacobian_layout: str = "numerator",
 ) -> Explanation:
-    """A formula typed as text, with the inputs drawn at random in the given shapes, under the
-    given constraints (an invertible or SPD matrix where the formula only inverts it)."""
-    from ..formula import FormulaError, check_finite, check_shapes, parse, parse_shapes, random_inputs
+    """A formula typed as text, with the inputs drawn at random in the shapes given as
+    ``NAME=SHAPE`` (see :func:`matgrad.explain.formula.explain_formula`)."""
+    from ..formula import parse_shapes
+    from .formula import explain_formula
 
-    formula = parse(text)
-    shapes = parse_shapes(shape_texts)
-    check_shapes(formula, shapes, constraints)
-    unknown = [name for name in wrt if name not in formula.names]
-    if unknown:
-        known = ", ".join(formula.names)
-        raise FormulaError(f"--wrt {', '.join(unknown)}: not in the formula, whose names are {known}")
-    values = random_inputs(formula, shapes, np.random.default_rng(seed), constraints)
-    check_finite(formula, values, constraints)  # else every line would fail as if the rule were wrong
-    targets = wrt or formula.names
-    tensors = {name: Tensor(value, requires_grad=name in targets, name=name) for name, value in values.items()}
-    with np.errstate(all="ignore"):  # a non-finite part is reported below in one line, not warned about
-        result = formula.evaluate(**tensors)
-    if not formula.names:
-        constant = np.asarray(result.data if isinstance(result, Tensor) else result)
-        what = f"the constant {constant.item()}" if constant.size == 1 else f"a constant of shape {constant.shape}"
-        raise FormulaError(f"the formula has no variables: it is {what}, with nothing to differentiate; "
-                           "write one with a name, e.g. sum(x**2) --shape x=3")
-    vector = isinstance(result, Tensor) and result.size > 1 and is_vector(result.shape)
-    if not isinstance(result, Tensor) or (result.size != 1 and not vector):
-        raise FormulaError(
-            f"the formula gives shape {np.shape(result)}: explain writes the gradient of a scalar, or the "
-            "Jacobian of a vector (a column, a row or 1-D); for a matrix, sum it or take one entry"
-        )
-    if not result.requires_grad:  # e.g. a comparison, a 0/1 mask whose derivative is zero everywhere
-        raise FormulaError(f"the formula is constant in {', '.join(targets)}: nothing to differentiate "
-                           "(a comparison such as x > 0 is a 0/1 mask, with no derivative)")
-    # Every input is recorded, so that an input used twice, or a part made of inputs alone
-    # (1 − y), is written with its names; only the lines of the targets are shown.
-    tracked = {name: Tensor(value, requires_grad=True, name=name) for name, value in values.items()}
-    with np.errstate(all="ignore"):
-        result = formula.evaluate(**tracked)
-    facts = {name: kind for name, kind in (constraints or {}).items() if name in tracked}
-    try:
-        with np.errstate(all="ignore"):
-            if vector:
-                explanation = explain_jacobian(result, jacobian_layout, seed, facts, set(targets))
-            else:
-                explanation = explain(result, loss_name="f", constraints=facts, show=set(targets))
-    except TooDeepError as error:  # the formula, not the program, is at fault: a usage error
-        raise FormulaError(str(error)) from None
-    if not explanation.ok:  # a part outside its domain (sqrt(x)[0]) fails lines as if a rule were wrong
-        check_finite(formula, values, constraints, every_part=True)
-    return explanation
+    return explain_formula(text, parse_shapes(shape_texts), wrt, seed, constraints, jacobian_layout)
 
 
 def checkpoint_explanation(path: Any, examples: int, seed: int) -> Explanation:
@@ -153,10 +110,24 @@ def explain_command(args: argparse.Namespace) -> int:
             raise UsageError("--jacobians are shown in the layout of the code; drop --render-layout")
         explanation.derivation = run_deep(relayout, explanation.derivation, args.render_layout)
     explanation.notation = args.notation
+    output = explanation.derivation.graph.output.tensor
+    if getattr(args, "hessian", False) and output.size != 1:
+        raise UsageError(f"--hessian is written for a formula giving one number; this one gives shape {output.shape} "
+                         "(sum it, or take one entry)")
     renderers = {"text": str, "markdown": Explanation.to_markdown, "latex": Explanation.to_latex}
     print(renderers[args.format](explanation))
     if args.jacobians:
         print("\n" + explanation.jacobians())
     if args.cost:
         print("\n" + explanation.cost())
-    return 0 if explanation.ok else 1
+    hessian_ok = _print_hessian(explanation) if getattr(args, "hessian", False) else True
+    return 0 if explanation.ok and hessian_ok else 1
+
+
+def _print_hessian(explanation: Explanation) -> bool:
+    """``--hessian``: the Hessian as one matrix expression per input, checked; False if one disagrees."""
+    from ..symbolic.hessian import explain_hessians, hessian_text
+
+    lines = run_deep(explain_hessians, explanation.derivation)
+    print("\n" + run_deep(hessian_text, explanation.derivation, False, lines))
+    return all(line.ok for line in lines if line.plan is not None)

@@ -85,8 +85,8 @@ def _symbols_in(expr: Expr) -> set[str]:
     return found
 
 
-def _reading(derivation: Derivation, line: Line, notation: str) -> str:
-    """One line of the backward pass in the chosen notation."""
+def backward_line(derivation: Derivation, line: Line, notation: str) -> str:
+    """One line of the backward pass in the chosen notation, as ``matgrad explain --notation`` prints it."""
     jacobian = f"{line.name} = {formula_text(derivation, line.formula)}{notes(derivation, line)}"
     if notation == "jacobian":
         return jacobian
@@ -144,14 +144,14 @@ def to_text(derivation: Derivation, notation: str, title: str) -> str:
     for name, definition, shape in forward:
         out.append(f"  {f'{name} = {definition}':<{width}}   {shape}")
     out += ["", f"Backward pass ({TITLES[notation]})"]
-    rows = [(_reading(derivation, line, notation), line) for line in derivation.lines]
+    rows = [(backward_line(derivation, line, notation), line) for line in derivation.lines]
     width = max((len(text) for text, _ in rows), default=0) if notation != "index" else 0
     products = max((len(", ".join(line.products)) for line in derivation.lines), default=0)
     for text, line in rows:
         product = ", ".join(line.products)
         out.append(f"  {text:<{width}}   {line.shape!s:<10} {product:<{products}}  {_mark(line)}")
     out += _jacobian_text(derivation)
-    out += ["", _summary(derivation)]
+    out += ["", check_summary(derivation)]
     for line in derivation.lines:
         if line.problem:
             out.append(f"  ✗ {line.name}: {line.problem}")
@@ -185,7 +185,8 @@ def _jacobian_text(derivation: Derivation, latex: bool = False) -> list[str]:
     return out
 
 
-def _summary(derivation: Derivation) -> str:
+def check_summary(derivation: Derivation) -> str:
+    """The closing sentence: how many lines were checked numerically, the worst error, the verdict."""
     checked = [line for line in derivation.lines if line.value is not None]
     bad = [line.name for line in derivation.lines if not line.ok]
     bad += [j.name for j in derivation.jacobians if j.formula is not None and not j.ok]
@@ -196,11 +197,15 @@ def _summary(derivation: Derivation) -> str:
     )
 
 
+# the private names these had before the playground used them
+_reading, _summary = backward_line, check_summary
+
+
 def to_markdown(derivation: Derivation, notation: str, title: str) -> str:
     out = [f"**{title}**", *(f"*{line}*" for line in layout_line(derivation))]
     out += ["", "| quantity | definition | shape |", "| --- | --- | --- |"]
     for name, definition, shape in forward_lines(derivation, latex=True):
-        out.append(f"| ${name}$ | ${definition}$ | {shape} |")
+        out.append(f"| {_cell_math(name)} | {_cell_math(definition)} | {shape} |")
     out += [
         "",
         f"*{TITLES[notation]}*",
@@ -212,9 +217,19 @@ def to_markdown(derivation: Derivation, notation: str, title: str) -> str:
         product = ", ".join(line.products)
         name, formula = latex_name(line.name), formula_text(derivation, line.formula, latex=True)
         formula += notes(derivation, line, latex=True)
-        out.append(f"| ${name}$ | ${formula}$ | {line.shape} | {product} | {_mark(line)} |")
-    out += ["", _summary(derivation)]
+        out.append(f"| {_cell_math(name)} | {_cell_math(formula)} | {line.shape} | {_cell(product)} | {_mark(line)} |")
+    out += ["", check_summary(derivation)]
     return "\n".join(out)
+
+
+def _cell_math(tex: str) -> str:
+    """A formula as one Markdown table cell: a ``|`` (``\\left|x\\right|``, ``\\|x\\|``) would end
+    the cell, so bars are written ``\\vert``/``\\Vert``, which read the same in every renderer."""
+    return "$" + tex.replace("\\|", "\\Vert ").replace("|", "\\vert ") + "$"
+
+
+def _cell(text: str) -> str:
+    return text.replace("|", "\\|")
 
 
 def to_latex(derivation: Derivation) -> str:
@@ -260,5 +275,5 @@ def to_html(derivation: Derivation, notation: str, title: str) -> str:
         cells = [math(latex_name(line.name)), math(formula), words(str(line.shape)), words(", ".join(line.products))]
         backward.append([*cells, words(_mark(line))])
     out += table(["gradient", "formula", "shape", "product", "check"], backward)
-    out += [f"<p>{words(_summary(derivation))}</p>", "</div>"]
+    out += [f"<p>{words(check_summary(derivation))}</p>", "</div>"]
     return "\n".join(out)

@@ -23,12 +23,13 @@ from .shapes import (
     parse_shape,
     parse_shapes,
     random_inputs,
+    split_inputs,
 )
 from .tree import Const, FormulaError, Node, Op, Slice, Var, walk
 
 __all__ = [
     "CONSTRAINTS", "FUNCTIONS", "MAX_INPUT_ELEMENTS", "UNSUPPORTED", "Const", "Formula", "FormulaError", "Function",
     "Node", "Op", "Slice", "Var", "check_constraint", "check_finite", "check_input_sizes", "check_shapes",
-    "default_constraints", "draw_input", "parse", "parse_shape", "parse_shapes", "random_inputs", "to_latex",
-    "to_text", "walk",
+    "default_constraints", "draw_input", "parse", "parse_shape", "parse_shapes", "random_inputs", "split_inputs",
+    "to_latex", "to_text", "walk",
 ]

@@ -61,6 +61,25 @@ def parse_shapes(items: Iterable[str]) -> dict[str, tuple[int, ...]]:
     return shapes
 
 
+def split_inputs(inputs: dict[str, Any]) -> tuple[dict[str, tuple[int, ...]], dict[str, np.ndarray]]:
+    """Inputs by name → (every name's shape, the values given): a str (``"6x3"``) or a tuple of
+    ints is a shape, drawn at random; anything else (an array, a number, a Tensor) is a value,
+    held fixed, as float64."""
+    shapes, fixed = {}, {}
+    for name, given in inputs.items():
+        if isinstance(given, str):
+            shapes[name] = parse_shape(given)
+        elif isinstance(given, tuple) and all(isinstance(n, (int, np.integer)) for n in given):
+            if any(n < 1 for n in given):
+                raise FormulaError(f"bad shape {given} for {name!r}: every dimension must be at least 1")
+            shapes[name] = tuple(int(n) for n in given)
+        else:
+            value = given.detach().data if hasattr(given, "detach") else given  # a Tensor's values
+            fixed[name] = np.asarray(value, dtype=np.float64)
+            shapes[name] = fixed[name].shape
+    return shapes, fixed
+
+
 def _formula_and_shapes(formula: Formula | str, shapes: dict[str, Any]) -> tuple[Formula, dict[str, tuple]]:
     formula = parse(formula) if isinstance(formula, str) else formula
     shapes = {name: parse_shape(s) if isinstance(s, str) else tuple(s) for name, s in shapes.items()}

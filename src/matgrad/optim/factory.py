@@ -8,15 +8,17 @@ from typing import Any
 
 from ..tensor import Tensor
 from . import _checks as check
+from .lbfgs import LBFGS
+from .newton import Newton
 from .optimizers import SGD, Adam, AdamW, Optimizer
 from .schedules import ConstantLR, CosineLR, LRSchedule, StepLR
 
-OPTIMIZERS: dict[str, type[Optimizer]] = {"sgd": SGD, "adam": Adam, "adamw": AdamW}
+OPTIMIZERS: dict[str, type[Optimizer]] = {"sgd": SGD, "adam": Adam, "adamw": AdamW, "lbfgs": LBFGS, "newton": Newton}
 SCHEDULES: dict[str, type[LRSchedule]] = {"none": ConstantLR, "step": StepLR, "cosine": CosineLR}
 
 
 def make_optimizer(name: str, params: Iterable[Tensor], **hyper: Any) -> Optimizer:
-    """The optimizer called ``name`` ("sgd", "adam", "adamw") over ``params``, e.g.
+    """The optimizer called ``name`` ("sgd", "adam", "adamw", "lbfgs", "newton") over ``params``, e.g.
     ``make_optimizer("sgd", model.parameters(), lr=0.1, momentum=0.9)``."""
     cls = _by_name(OPTIMIZERS, "optimizer", name)
     return cls(params, **_keywords(cls, name, hyper))

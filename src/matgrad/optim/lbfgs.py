@@ -233,6 +233,7 @@ class LBFGS(Optimizer):
     """
 
     _HYPER = ("max_iter", "max_eval", "tolerance_grad", "tolerance_change", "history_size", "line_search_fn")
+    closure = "grad"
     _ARRAYS = ("d", "prev_flat_grad")  # state over the flat vector, present after the first iteration
 
     def __init__(

@@ -58,6 +58,7 @@ class Newton(Optimizer):
     """
 
     _HYPER = ("damping", "line_search")
+    closure = "graph"
 
     def __init__(
         self, params: Iterable[Tensor], lr: float = 1.0, damping: float = 0.0, line_search: bool = True

@@ -27,6 +27,10 @@ class Optimizer:
     """
 
     _HYPER: ClassVar[tuple[str, ...]] = ()
+    # How ``step`` is called: None, after the caller's backward; "grad", ``step(closure)`` whose
+    # closure runs backward itself (it may be called several times); "graph", the same with
+    # ``backward(create_graph=True)`` so that the step can differentiate the gradient again.
+    closure: ClassVar[str | None] = None
 
     def __init__(self, params: Iterable[Tensor], lr: float) -> None:
         self.params: list[Tensor] = check.param_list(params, type(self).__name__)

@@ -1,0 +1,111 @@
+"""matgrad playground, Train page: sessions trained in the server, their backward pass checked
+against backpropagation written by hand in NumPy, and the HTTP routes on a real socket."""
+
+from __future__ import annotations
+
+import json
+import time
+import urllib.error
+import urllib.request
+
+import numpy as np
+import pytest
+
+from matgrad.playground import create_app, running
+from matgrad.playground.training import MAX_UNITS, SettingsError, TrainSession, settings_of
+
+
+def call(url: str, path: str, body: object | None = None, timeout: float = 60) -> tuple[int, dict]:
+    data = None if body is None else json.dumps(body).encode()
+    request = urllib.request.Request(url.rstrip("/") + path, data=data, headers={"Content-Type": "application/json"})
+    try:
+        with urllib.request.urlopen(request, timeout=timeout) as response:
+            return response.status, json.loads(response.read())
+    except urllib.error.HTTPError as error:
+        return error.code, json.loads(error.read())
+
+
+def test_200_steps_on_moons_raise_the_test_accuracy():
+    session = TrainSession(settings_of({"data": "moons", "seed": 1}))
+    before = session.snapshot()["test_accuracy"]
+    session.steps(200)
+    after = session.snapshot()
+    assert after["step"] == 200 and after["test_accuracy"] >= 0.9 and after["test_accuracy"] > before
+    steps, _, test = np.array(after["history"]).T
+    assert steps[-1] == 200 and test[-1] < test[0]  # the test loss fell as it trained
+
+
+def _tanh_backprop(session: TrainSession) -> tuple[list[np.ndarray], list[np.ndarray]]:
+    """δˡ and ∂C/∂Wˡ of the minibatch by the δ equations in row layout, NumPy only (the oracle)."""
+    X, y = session.batch
+    weights = [(layer.W.data, layer.b.data) for layer in session.net.layers if hasattr(layer, "W")]
+    activations, pre = [X], []
+    for k, (W, b) in enumerate(weights):
+        Z = activations[-1] @ W + b
+        pre.append(Z)
+        activations.append(np.tanh(Z) if k < len(weights) - 1 else Z)
+    logits = pre[-1]
+    softmax = np.exp(logits - logits.max(axis=1, keepdims=True))
+    softmax /= softmax.sum(axis=1, keepdims=True)
+    delta = (softmax - np.eye(logits.shape[1])[y]) / len(y)  # ∂(mean cross-entropy)/∂Z
+    deltas, grads = [delta], []
+    for k in range(len(weights) - 1, -1, -1):
+        grads.insert(0, activations[k].T @ deltas[0])
+        if k > 0:
+            deltas.insert(0, (deltas[0] @ weights[k][0].T) * (1 - np.tanh(pre[k - 1]) ** 2))
+    return deltas, grads
+
+
+def test_the_backward_pass_shown_is_backpropagation_of_the_current_minibatch():
+    session = TrainSession(settings_of({"data": "circles", "layers": "5, 4", "batch": 7, "seed": 2}))
+    session.steps(13)
+    shown = {m["name"]: np.array(m["values"]) for m in session.snapshot()["backward"]}
+    deltas, grads = _tanh_backprop(session)
+    names = ["¹", "²", "³"]
+    for k, (delta, grad) in enumerate(zip(deltas, grads)):
+        assert shown[f"δ{names[k]}"].shape == delta.shape and shown[f"∂C/∂W{names[k]}"].shape == grad.shape
+        np.testing.assert_allclose(shown[f"δ{names[k]}"], delta, atol=1e-5)  # rounded to 5 places for the page
+        np.testing.assert_allclose(shown[f"∂C/∂W{names[k]}"], grad, atol=1e-5)
+    assert [shape for shape in (d.shape for d in deltas)] == [(7, 5), (7, 4), (7, 2)]
+    assert all(p.grad is None for p in session.net.parameters())  # the view leaves no gradient behind
+
+
+@pytest.mark.parametrize("request_, words", [
+    ({"data": "mnist"}, "data must be one of"),
+    ({"layers": "8, 100"}, f"from 1 to {MAX_UNITS}"),
+    ({"layers": "1,1,1,1,1,1,1"}, "up to 6 hidden sizes"),
+    ({"lr": "fast"}, "lr must be a number"),
+    ({"lr": 1e9}, "lr must be a number from"),
+    ({"batch": 0}, "batch must be an integer"),
+    ({"activation": "softmax"}, "activation must be one of"),
+])
+def test_settings_out_of_range_are_refused_in_one_line(request_, words):
+    with pytest.raises(SettingsError, match="^train: ") as caught:
+        settings_of(request_)
+    assert words in str(caught.value) and "\n" not in str(caught.value)
+
+
+def test_sessions_over_http_play_in_the_background_and_survive_bad_requests():
+    with running(create_app(workers=1)) as url:
+        status, started = call(url, "/api/train/new", {"data": "xor", "layers": "6", "optimizer": "sgd", "lr": 0.3})
+        assert status == 200 and started["state"]["step"] == 0 and started["data"]["classes"] == 2
+        key = started["session"]
+        assert call(url, "/api/train/control", {"session": key, "action": "step"})[1]["state"]["step"] == 1
+        for bad in ({"session": key, "action": "rewind"}, {"session": key, "action": "step", "steps": 10**6},
+                    {"session": "nobody", "action": "play"}):
+            status, body = call(url, "/api/train/control", bad)
+            assert status == 400 and body["error"].startswith("train: ")
+        assert call(url, "/api/train/new", {"layers": "9999"})[0] == 400  # refused: the session stays
+        assert call(url, f"/api/train/state?session={key}")[1]["state"]["step"] == 1
+        assert call(url, "/api/train/state?session=nobody")[0] == 404
+
+        assert call(url, "/api/train/control", {"session": key, "action": "play"})[1]["state"]["playing"]
+        deadline, step = time.monotonic() + 60, 1
+        while step < 50 and time.monotonic() < deadline:  # the background task trains on its own
+            time.sleep(0.05)
+            step = call(url, f"/api/train/state?session={key}")[1]["state"]["step"]
+        paused = call(url, "/api/train/control", {"session": key, "action": "pause"})[1]["state"]
+        assert paused["step"] >= 50 and not paused["playing"]
+        time.sleep(0.3)
+        later = call(url, f"/api/train/state?session={key}")[1]["state"]["step"]
+        assert later - paused["step"] <= 4  # at most the tick under way when paused
