@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from . import second_order
 from .check import ATOL_SCALE, RTOL
 from .harness import FAILED, MISSING, NOISY, NOT_APPLICABLE, OK, Row, Settings
 from .suite import BY_NAME, GROUPS, REFERENCE, SHORT
@@ -234,6 +235,8 @@ def markdown(rows: Sequence[Row], info: RunInfo) -> str:
     lines += ["### Environment", "", "| | |", "| --- | --- |"]
     lines += [f"| {key} | {value} |" for key, value in info.environment.items()]
     lines += ["", "### Method", "", *METHOD.format(rtol=_short(RTOL), atol=_short(ATOL_SCALE)).splitlines(), ""]
+    if any(r.spec.group == second_order.GROUP for r in rows):
+        lines[-1:-1] = second_order.METHOD.splitlines()
     return "\n".join(lines)
 
 

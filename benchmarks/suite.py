@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from . import second_order
 from .problems import LINALG_FUNCTIONS, Problem
 from .workload import Spec
 
@@ -38,8 +39,12 @@ BACKWARD = "backward only"
 TRANSFORMS = "transforms: Jacobian, Hessian, per-example gradients"
 OVERHEAD = "per-op overhead"
 LINALG = "linear algebra: value and gradient (float64)"
-GROUPS = (STEP, BACKWARD, TRANSFORMS, OVERHEAD, LINALG)
-SHORT = {STEP: "step", BACKWARD: "backward", TRANSFORMS: "transform", OVERHEAD: "op", LINALG: "linalg"}
+SECOND_ORDER = second_order.GROUP
+GROUPS = (STEP, BACKWARD, TRANSFORMS, OVERHEAD, LINALG, SECOND_ORDER)
+SHORT = {
+    STEP: "step", BACKWARD: "backward", TRANSFORMS: "transform", OVERHEAD: "op", LINALG: "linalg",
+    SECOND_ORDER: "second",
+}
 LINALG_SIZES = (64, 512)
 
 #: per-op rows: key suffix → (row name, op, inputs require grad)
@@ -108,7 +113,9 @@ def _specs() -> list[Spec]:
 
 
 SPECS = _specs()
-BY_KEY = {s.key: s for s in SPECS}
+#: ``--second-order`` times these only, into their own report (``benchmarks/SECOND_ORDER.md``)
+SECOND_ORDER_SPECS = second_order.specs(seed_problem)
+BY_KEY = {s.key: s for s in (*SPECS, *SECOND_ORDER_SPECS)}
 
 #: ``--quick`` times these only (the network at batch 128 and the deep one, every transform,
 #: two per-op rows, the linear-algebra rows at n = 64); the full run times every spec

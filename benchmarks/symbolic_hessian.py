@@ -31,7 +31,7 @@ from typing import Any
 import numpy as np
 
 import matgrad as mg
-from matgrad.symbolic.hessian import hessian_symbolic
+from matgrad.explain.hessian import hessian_symbolic
 
 
 def quadratic_form(x: Any, A: Any) -> Any:

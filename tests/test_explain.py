@@ -490,3 +490,42 @@ def test_explain_of_a_formula_refuses_bad_input_in_one_line():
         mg.explain("sum(x*y)", x="3")
     with pytest.raises(TypeError, match="formula typed as text"):
         mg.explain(lambda w: mg.sum(w * w), np.ones(3), X="3")
+
+
+def test_render_layout_row_of_a_formula_written_in_columns_transposes_it():
+    """W@x is column layout though x, a formula's input, counts as a leaf like W: the header and
+    --render-layout must agree on it (row once returned the column derivation unchanged)."""
+    from matgrad.explain.command import formula_explanation
+    from matgrad.explain.layout import relayout
+
+    shapes = ["W=3x4", "x=4x1", "b=3x1", "y=3x1"]
+    column = formula_explanation("0.5*sum((sigmoid(W@x+b)-y)**2)", shapes, ["W"], seed=0)
+    assert "column layout" in str(column)
+    row = relayout(column.derivation, "row")
+    (line,) = row.lines
+    assert line.displayed_shape == (4, 3) and line.ok
+    from matgrad.explain import Explanation
+
+    assert "row layout" in str(Explanation(row, "jacobian", "t"))
+
+
+def test_every_latex_template_fills_only_its_own_slots():
+    """``\\mathbb{1}`` once read as slot 1: every ReLU network's Markdown and LaTeX crashed."""
+    from matgrad.symbolic import templates
+    from matgrad.symbolic.expr import FUNCTIONS
+
+    def slot_numbers(template: str) -> set[int]:
+        template = template.replace("{}", "{0}")
+        return {int(template[start + 1 : end - 1]) for start, end, _ in templates.slots(template)}
+
+    for name, function in FUNCTIONS.items():
+        assert slot_numbers(function.latex) <= slot_numbers(function.text) | {0}, (name, function.latex)
+
+
+def test_a_relu_network_renders_in_markdown_and_latex():
+    rng = np.random.default_rng(0)
+    net = mg.nn.MLP([3, 4, 2], "relu", None, seed=0)
+    x = rng.normal(size=(5, 3)).astype(np.float32)
+    explanation = mg.explain(net, loss=mg.nn.CrossEntropyLoss(), x=x, y=np.arange(5) % 2)
+    assert r"\mathbb 1" in explanation.to_markdown() and explanation.ok
+    assert r"\mathbb 1" in explanation.to_latex()

@@ -59,3 +59,20 @@ def test_several_primals_give_one_product_per_primal():
     # H = [[2 diag(y), 2 diag(x)], [2 diag(x), 6 diag(y)]]
     np.testing.assert_allclose(hx, 2 * y * u + 2 * x * w, rtol=1e-12)
     np.testing.assert_allclose(hy, 2 * x * u + 6 * y * w, rtol=1e-12)
+
+
+@pytest.mark.parametrize("fn", ["tanh", "quadratic", "logistic"])
+def test_second_order_benchmark_references_match_the_transforms(fn):
+    """The closed forms the second-order benchmarks time (``benchmarks/second_order.py``) are the
+    Hessian and the Hessian-vector product that mg.hessian and mg.hvp compute."""
+    from types import SimpleNamespace
+
+    from benchmarks import second_order
+
+    ops = SimpleNamespace(tanh=mg.tanh, sum=mg.sum, softplus=mg.softplus, mean=mg.mean)
+    f = second_order.objective(fn, ops)
+    x, constants, v = second_order.arrays(fn, 7)
+    H = mg.hessian(f)(x, *constants)
+    np.testing.assert_allclose(second_order.closed_form_hessian(fn, x, constants), H, rtol=1e-10, atol=1e-13)
+    _, Hv = mg.hvp(lambda y: f(y, *constants), (x,), (v,))
+    np.testing.assert_allclose(second_order.closed_form_hvp(fn, x, constants, v), Hv, rtol=1e-10, atol=1e-13)

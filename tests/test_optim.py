@@ -404,7 +404,9 @@ def test_load_state_dict_refuses_a_state_that_does_not_fit_and_changes_nothing(c
 
 
 def test_from_state_refuses_an_unknown_type():
-    with pytest.raises(ValueError, match=r"optimizer_from_state: key 'type' is 'LBFGS'"):
+    with pytest.raises(ValueError, match=r"optimizer_from_state: key 'type' is 'Adagrad'"):
+        optim.optimizer_from_state(make_params(), {"type": "Adagrad", "lr": 0.1})
+    with pytest.raises(ValueError, match=r"LBFGS.load_state_dict: missing key 'max_iter'"):
         optim.optimizer_from_state(make_params(), {"type": "LBFGS", "lr": 0.1})
     with pytest.raises(ValueError, match=r"schedule_from_state: key 'type' is None"):
         optim.schedule_from_state(optim.SGD(make_params(), lr=0.1), {})
@@ -416,8 +418,8 @@ def test_make_optimizer_by_name():
     assert type(opt) is optim.SGD and opt.momentum == 0.9 and opt.nesterov and opt.params == params
     assert type(optim.make_optimizer("AdamW", params)) is optim.AdamW
     assert optim.make_optimizer("adam", params, lr=0.02, betas=(0.5, 0.9)).betas == (0.5, 0.9)
-    with pytest.raises(ValueError, match=r"unknown optimizer 'lbfgs'; choose one of 'sgd', 'adam', 'adamw'"):
-        optim.make_optimizer("lbfgs", params)
+    with pytest.raises(ValueError, match=r"unknown optimizer 'bfgs'; choose one of 'sgd', 'adam', 'adamw', 'lbfgs'"):
+        optim.make_optimizer("bfgs", params)
     with pytest.raises(ValueError, match=r"'adam' takes lr, betas, eps, weight_decay; got momentum=0\.9"):
         optim.make_optimizer("adam", params, momentum=0.9)
     with pytest.raises(ValueError, match=r"'sgd' needs lr"):

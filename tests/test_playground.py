@@ -16,6 +16,7 @@ from concurrent.futures import ThreadPoolExecutor
 import numpy as np
 import pytest
 
+from matgrad.explain import render
 from matgrad.explain.command import formula_explanation
 from matgrad.formula.guards import MAX_INTERMEDIATE_ELEMENTS
 from matgrad.playground import create_app, running
@@ -26,7 +27,7 @@ NETWORK = {"formula": "0.5*sum((sigmoid(W@x + b) - y)**2)", "shapes": "W=3x4, x=
 LINEAR = {"formula": "0.5*sum((W@x - y)**2)", "shapes": "W=3x4, x=4x1, y=3x1", "wrt": "W"}
 TRANSPOSED = {**LINEAR, "claim": "x @ (W@x - y).T"}  # (W x − y) xᵀ written the other way round
 RIGHT = {**LINEAR, "claim": "(W@x - y) @ x.T"}
-SLOW = {"formula": "sum(inv(A))", "shapes": "A=700x700"}  # seconds of work: overruns a 1.5 s limit
+SLOW = {"formula": "sum(inv(A) @ inv(A) @ inv(A))", "shapes": "A=1000x1000"}  # ~12 s of work here: overruns 1.5 s
 
 
 def post(url: str, path: str, body: object, timeout: float = 120) -> tuple[int, dict]:
@@ -62,6 +63,16 @@ def test_derive_gives_the_lines_of_matgrad_explain_in_three_notations_with_latex
     assert weight["notations"]["jacobian"].startswith("∂f/∂W = ")
     assert "δ_" in weight["notations"]["index"] and ": dW" in weight["notations"]["differential"]
     assert "every line agrees" in result["summary"] and "reverse sweep of VJPs" in result["cost"]
+
+
+def test_derive_reads_lines_and_summary_through_the_public_names_of_render():
+    result = answer("derive", {**NETWORK, "wrt": "W"})["result"]
+    derivation = formula_explanation(NETWORK["formula"], NETWORK["shapes"].split(", "), ["W"], 0).derivation
+    (line,) = derivation.lines
+    for notation in render.NOTATIONS:
+        assert result["lines"][0]["notations"][notation] == render.backward_line(derivation, line, notation)
+    assert result["summary"] == render.check_summary(derivation) and result["summary"].startswith("Checked 1 of 1")
+    assert render._reading is render.backward_line and render._summary is render.check_summary  # old names kept
 
 
 def test_derive_in_the_other_layout_keeps_only_the_jacobian_notation():

@@ -1,7 +1,7 @@
 """matgrad playground in a real headless Chromium (Debian's, driven by Playwright for Python; the
 browser is the system's: `.ci/run` installs it with apt, nothing is downloaded by Playwright).
 
-Set MATGRAD_UPDATE_SCREENSHOTS=1 to write docs/images/playground-derive.png from these tests."""
+Set MATGRAD_UPDATE_SCREENSHOTS=1 to write docs/images/playground-{derive,train,surface}.png from these tests."""
 
 from __future__ import annotations
 
@@ -65,6 +65,11 @@ def _lines_all_checked(page) -> int:
         mark = rows.nth(i).locator("td.mark")
         assert mark.inner_text().startswith("✓"), mark.inner_text()
         assert rows.nth(i).locator(".katex").count() == 2  # the gradient's name and its formula, typeset
+    header = page.locator("#backward thead tr").bounding_box()
+    first, last = rows.first.bounding_box(), rows.last.bounding_box()
+    # a table, not a strip: each row below the header and the one before it, as wide as the header
+    assert first["y"] >= header["y"] + header["height"] - 1 and last["y"] >= first["y"]
+    assert abs(first["width"] - header["width"]) < 2, (header, first)
     return count
 
 
@@ -133,8 +138,96 @@ def test_train_page_plays_200_steps_and_the_test_accuracy_rises(browser):
         maps = page.locator("#backward .heatmap")
         shapes = {maps.nth(i).get_attribute("data-name"): maps.nth(i).get_attribute("data-shape")
                   for i in range(maps.count())}
-        assert shapes == {"δ¹": "16x8", "∂C/∂W¹": "2x8", "δ²": "16x8", "∂C/∂W²": "8x8", "δ³": "16x2", "∂C/∂W³": "8x2"}
+        rows = {shapes.pop(name).split("x")[0] + "x" + str(width) for name, width in (("δ¹", 8), ("δ²", 8), ("δ³", 2))}
+        # δ has a row per example of the minibatch: 16, or 12 for the last of an epoch (300 = 18 × 16 + 12)
+        assert rows in ({"16x8", "16x2"}, {"12x8", "12x2"}), rows
+        assert shapes == {"∂C/∂W¹": "2x8", "∂C/∂W²": "8x8", "∂C/∂W³": "8x2"}
         if os.environ.get("MATGRAD_UPDATE_SCREENSHOTS") == "1":
             page.screenshot(path=str(SCREENSHOTS / "playground-train.png"), full_page=True)
+    finally:
+        context.close()
+
+
+def _open(browser, path: str, height: int = 1000):
+    chromium, url = browser
+    context = chromium.new_context(viewport={"width": 1280, "height": height})
+    page = context.new_page()
+    page.set_default_timeout(WAIT_MS)
+    page.goto(url.rstrip("/") + path)
+    page.wait_for_selector("body[data-ready='1']")
+    return context, page
+
+
+def _surface(page) -> dict:
+    return page.locator("#surface").evaluate("c => ({...c.dataset})")
+
+
+def _colours(page) -> int:
+    """How many distinct colours the surface's canvas holds (a blank or one-colour canvas has 1 or 2)."""
+    return page.locator("#surface").evaluate("""c => {
+        const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data, seen = new Set();
+        for (let k = 0; k < d.length; k += 4 * 7) seen.add(d[k] << 16 | d[k + 1] << 8 | d[k + 2]);
+        return seen.size; }""")
+
+
+def test_surface_page_draws_the_cost_arrows_and_the_path_as_the_network_trains(browser):
+    context, page = _open(browser, "/surface?data=moons&layers=8,8&w1=W3[0,0]&w2=W3[1,1]")
+    try:
+        expect(page.locator("#status")).to_contain_text("drawn in")
+        first = _surface(page)
+        assert first["step"] == "0" and int(first["arrows"]) >= 100 and first["path"] == "0" and _colours(page) > 50
+        assert "W3 8×2" in page.locator("#parameters").inner_text()
+        for steps in ("25", "50", "75"):  # each click trains the session 25 steps and redraws its surface
+            page.click("#train")
+            page.wait_for_function(f"document.querySelector('#surface').dataset.step === '{steps}' "
+                                   "&& document.body.dataset.state === 'done'")
+        trained = _surface(page)
+        assert int(trained["path"]) >= 10 and int(trained["arrows"]) >= 100
+        assert "session=" in page.url and "w1=W3%5B0%2C0%5D" in page.url
+        if os.environ.get("MATGRAD_UPDATE_SCREENSHOTS") == "1":
+            page.screenshot(path=str(SCREENSHOTS / "playground-surface.png"), full_page=True)
+
+        page.click("#play")  # trains and redraws, round after round, until paused
+        page.wait_for_function("Number(document.querySelector('#surface').dataset.step) >= 150")
+        page.click("#play")
+        page.wait_for_selector("#play[data-playing='0']")
+        page.wait_for_function("document.body.dataset.state === 'done'")
+        paused = _surface(page)["step"]
+        page.wait_for_timeout(400)
+        assert _surface(page)["step"] == paused and int(paused) % 25 == 0
+
+        page.fill("#w1", "W9[0,0]")  # hostile or mistaken input: one line, and the picture stays
+        page.click("#draw")
+        expect(page.locator("#status")).to_have_class("error")
+        assert "no parameter 'W9' in this network" in page.locator("#status").inner_text()
+        page.fill("#w1", "W3[0,0]")
+        page.fill("#resolution", "100000")
+        page.click("#draw")
+        expect(page.locator("#status")).to_contain_text("resolution must be an integer from 2 to")
+        assert _surface(page)["step"] == paused and _colours(page) > 50
+
+        page.click("#train-link")  # the Train page takes the same network over, where it is now
+        page.wait_for_selector("body[data-ready='1']")
+        expect(page.locator("#status")).to_contain_text("the network of the session you came from")
+        assert page.locator("body").get_attribute("data-step") == paused and page.input_value("#layers") == "8,8"
+    finally:
+        context.close()
+
+
+def test_train_share_link_replays_digits_with_the_mse_loss(browser):
+    context, page = _open(browser, "/train?data=digits&loss=mse&layers=16&lr=0.05")
+    try:
+        assert page.input_value("#data") == "digits" and page.input_value("#loss") == "mse"
+        assert page.locator("#regions-figure").is_hidden()
+        assert "64 features" in page.locator("#digits-note").inner_text()
+        assert page.locator("#loss-name").inner_text() == "Mean squared error"
+        page.click("#step")
+        page.wait_for_selector("body[data-step='1']")
+        maps = page.locator("#backward .heatmap")
+        assert {maps.nth(i).get_attribute("data-shape") for i in range(maps.count())} == {"16x16", "64x16", "16x10"}
+        query = parse_qs(urlparse(page.locator("#share").get_attribute("href")).query)
+        assert query["data"] == ["digits"] and query["loss"] == ["mse"] and query["lr"] == ["0.05"]
+        surface_link = parse_qs(urlparse(page.locator("#surface-link").get_attribute("href")).query)
+        assert surface_link["session"][0] and surface_link["layers"] == ["16"]
     finally:
         context.close()

@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 from matgrad.playground import create_app, running
-from matgrad.playground.training import MAX_UNITS, SettingsError, TrainSession, settings_of
+from matgrad.playground.training import MAX_UNITS, TRAIL, SettingsError, TrainSession, settings_of
 
 
 def call(url: str, path: str, body: object | None = None, timeout: float = 60) -> tuple[int, dict]:
@@ -70,8 +70,55 @@ def test_the_backward_pass_shown_is_backpropagation_of_the_current_minibatch():
     assert all(p.grad is None for p in session.net.parameters())  # the view leaves no gradient behind
 
 
+def _sigmoid(z: np.ndarray) -> np.ndarray:
+    return 1 / (1 + np.exp(-z))
+
+
+def test_the_mse_loss_trains_sigmoid_outputs_and_its_delta_is_the_quadratic_cost_s():
+    session = TrainSession(settings_of({"data": "moons", "layers": "4", "loss": "mse", "batch": 5, "seed": 4}))
+    session.steps(7)
+    X, y = session.batch
+    (W1, b1), (W2, b2) = [(layer.W.data, layer.b.data) for layer in session.net.layers if hasattr(layer, "W")]
+    hidden = np.tanh(X @ W1 + b1)
+    z = hidden @ W2 + b2
+    delta2 = (_sigmoid(z) - np.eye(2)[y]) * _sigmoid(z) * (1 - _sigmoid(z)) / len(y)  # δᴸ = (a − y) ⊙ σ′(z) / N
+    delta1 = (delta2 @ W2.T) * (1 - hidden**2)
+    shown = {m["name"]: np.array(m["values"]) for m in session.snapshot()["backward"]}
+    np.testing.assert_allclose(shown["δ²"], delta2, atol=1e-5)
+    np.testing.assert_allclose(shown["δ¹"], delta1, atol=1e-5)
+    np.testing.assert_allclose(shown["∂C/∂W²"], hidden.T @ delta2, atol=1e-5)
+    regions = session.snapshot()["regions"]
+    x0, _, _, y1 = session.bounds()  # the regions' first point is the top-left corner
+    corner = _sigmoid(np.tanh(np.array([[x0, y1]]) @ W1 + b1) @ W2 + b2)[0]
+    assert regions["class"][0] == corner.argmax() and regions["confidence"][0] == pytest.approx(corner.max(), abs=1e-3)
+
+
+def test_digits_train_without_decision_regions_and_show_64_wide_gradients():
+    session = TrainSession(settings_of({"data": "digits", "layers": "16", "seed": 0}))
+    before = session.snapshot()["test_accuracy"]
+    session.steps(100)
+    state, points = session.snapshot(), session.points()
+    assert state["regions"] is None and points["features"] == 64 and "X" not in points["train"]
+    assert points["train"]["count"] + points["test"]["count"] == 1797 and points["classes"] == 10
+    assert state["test_accuracy"] >= 0.8 and state["test_accuracy"] > before
+    shapes = {m["name"]: m["shape"] for m in state["backward"]}
+    assert shapes == {"δ¹": [16, 16], "∂C/∂W¹": [64, 16], "δ²": [16, 10], "∂C/∂W²": [16, 10]}
+
+
+def test_the_trail_of_weights_is_thinned_and_keeps_the_start():
+    session = TrainSession(settings_of({"data": "xor", "layers": "3"}))
+    first = session.weights().copy()
+    session.steps(500)
+    session.steps(500)
+    steps = [step for step, _ in session.trail]
+    assert len(steps) <= TRAIL and steps[0] == 0 and steps == sorted(steps) and steps[-1] == 1000
+    np.testing.assert_array_equal(session.trail[0][1], first)
+    assert len(first) == 2 * 3 + 3 + 3 * 2 + 2
+
+
 @pytest.mark.parametrize("request_, words", [
     ({"data": "mnist"}, "data must be one of"),
+    ({"loss": "hinge"}, "loss must be one of cross_entropy, mse"),
     ({"layers": "8, 100"}, f"from 1 to {MAX_UNITS}"),
     ({"layers": "1,1,1,1,1,1,1"}, "up to 6 hidden sizes"),
     ({"lr": "fast"}, "lr must be a number"),
@@ -97,6 +144,8 @@ def test_sessions_over_http_play_in_the_background_and_survive_bad_requests():
             assert status == 400 and body["error"].startswith("train: ")
         assert call(url, "/api/train/new", {"layers": "9999"})[0] == 400  # refused: the session stays
         assert call(url, f"/api/train/state?session={key}")[1]["state"]["step"] == 1
+        taken_over = call(url, f"/api/train/state?session={key}&data=1")[1]  # what a page taking it over needs
+        assert taken_over["settings"]["data"] == "xor" and len(taken_over["data"]["train"]["X"]) == 300
         assert call(url, "/api/train/state?session=nobody")[0] == 404
 
         assert call(url, "/api/train/control", {"session": key, "action": "play"})[1]["state"]["playing"]

@@ -7,6 +7,8 @@ call leaves the parameters within ``tol`` of the minimizer (max abs error); "n_i
 are the iterations a single ``step`` ran before a stopping test fired, and the error then.
 """
 
+import itertools
+
 import numpy as np
 import pytest
 
@@ -382,7 +384,7 @@ def test_fit_takes_newton_steps_on_a_logistic_regression():
     net = nn.MLP([2, 2], "tanh", None, seed=0)  # one layer: softmax regression, convex
     history = mg.fit(net, nn.CrossEntropyLoss(), Newton(net.parameters()), train, 6, 10**6, test, verbose=0)
     losses = [record["loss"] for record in history.records]
-    assert all(b <= a for a, b in zip(losses, losses[1:])) and losses[-1] < 0.5 * losses[0]
+    assert all(b <= a for a, b in itertools.pairwise(losses)) and losses[-1] < 0.5 * losses[0]
 
 
 @pytest.mark.parametrize("name, cls", [("lbfgs", LBFGS), ("newton", Newton)])

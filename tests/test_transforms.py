@@ -250,20 +250,31 @@ def test_jacrev_falls_back_to_a_loop_for_other_primitives():
     np.testing.assert_allclose(mg.jacrev(f)(x), mg.jacfwd(f)(x), rtol=1e-10, atol=1e-12)
 
 
-def test_hessian_is_reverse_over_reverse_in_one_sweep(monkeypatch):
+def test_hessian_is_forward_over_reverse_and_agrees_with_reverse_over_reverse(monkeypatch):
     W = rng.standard_normal((6, 5))
     x = rng.standard_normal(5)
-    results = []
-    original = mg.transforms.batched_grad_of
-    monkeypatch.setattr(mg.transforms, "batched_grad_of", lambda *a: results.append(original(*a)) or results[-1])
-    H = mg.hessian(lambda x: mg.tanh(W @ x).sum())(x)
+    f = lambda x: mg.tanh(W @ x).sum()
+    sweeps = []
+    original = mg.transforms.batched_jvp_of
+    monkeypatch.setattr(mg.transforms, "batched_jvp_of", lambda *a: sweeps.append(a[3]) or original(*a))
+    H = mg.hessian(f)(x)
     t = np.tanh(W @ x)
     np.testing.assert_allclose(H, W.T @ np.diag(-2 * t * (1 - t * t)) @ W, rtol=1e-12, atol=1e-13)
-    assert any(r is not None for r in results), "the outer Jacobian went row by row"
-    np.testing.assert_allclose(H, mg.jacfwd(mg.jacrev(lambda x: mg.tanh(W @ x).sum()))(x), rtol=1e-12, atol=1e-13)
+    assert sweeps == [5], "the five tangents should share one forward sweep"
+    np.testing.assert_allclose(H, mg.jacrev(mg.jacrev(f))(x), rtol=1e-12, atol=1e-13)
 
 
 def test_variadic_primitives_are_not_batched_and_still_right():
     f = lambda x: mg.concatenate([x, mg.stack([x * 2.0, x**2]).reshape(2, 3)]).sum(axis=0)
     x = rng.standard_normal((1, 3))
     np.testing.assert_allclose(mg.jacrev(f)(x), mg.jacfwd(f)(x), rtol=1e-12, atol=1e-13)
+
+
+def test_hessian_method_symbolic_gives_the_closed_form_and_a_bad_method_is_named():
+    A = rng.standard_normal((4, 4))
+    x = rng.standard_normal(4)
+    f = lambda v: v @ (A @ v)
+    np.testing.assert_allclose(mg.hessian(f, method="symbolic")(x), A + A.T, rtol=1e-13, atol=1e-14)
+    np.testing.assert_allclose(mg.hessian(f, method="symbolic")(x), mg.hessian(f)(x), rtol=1e-13, atol=1e-14)
+    with pytest.raises(ValueError, match="hessian: method must be 'sweep', 'symbolic' or 'auto', got 'exact'"):
+        mg.hessian(f, method="exact")

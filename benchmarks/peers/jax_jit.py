@@ -17,6 +17,7 @@ from __future__ import annotations
 import functools
 import os
 from dataclasses import dataclass
+from types import SimpleNamespace
 from typing import Any
 
 import jax
@@ -24,6 +25,7 @@ import jax.numpy as jnp
 import jaxlib
 import numpy as np
 
+from .. import second_order
 from ..problems import (
     LINALG_FUNCTIONS,
     OP_SEED,
@@ -116,6 +118,35 @@ def _hessian(spec: Spec) -> Impl:
     )
 
 
+OPS_NAMESPACE = SimpleNamespace(tanh=jnp.tanh, sum=jnp.sum, softplus=jax.nn.softplus, mean=jnp.mean)
+
+
+def _second_order(spec: Spec) -> Impl:
+    """``jit(hessian)`` (forward over reverse) and ``jit(jvp(grad(f)))``, in float64."""
+    fn, mode = spec.args["fn"], spec.args["mode"]
+    if mode not in ("hessian", "hvp"):
+        raise NotApplicableError(f"{mode} is a matgrad-only row")
+    f = second_order.objective(fn, OPS_NAMESPACE)
+
+    def setup() -> tuple:
+        x, constants, v = second_order.arrays(fn, spec.args["n"])
+        return jnp.asarray(x), [jnp.asarray(c) for c in constants], jnp.asarray(v)
+
+    if mode == "hvp":
+        product = jax.jit(lambda x, v, *constants: jax.jvp(lambda y: jax.grad(f)(y, *constants), (x,), (v,))[1])
+        return Impl(
+            setup=setup,
+            step=lambda a: jax.block_until_ready(product(a[0], a[2], *a[1])),
+            outputs=lambda _, hv: {"hvp": np.array(hv)},
+        )
+    second = jax.jit(jax.hessian(f))
+    return Impl(
+        setup=setup,
+        step=lambda a: jax.block_until_ready(second(a[0], *a[1])),
+        outputs=lambda _, hess: {"hessian": np.array(hess)},
+    )
+
+
 OPS = {
     "add": lambda a, b: a + b,
     "mul": lambda a, b: a * b,
@@ -186,6 +217,7 @@ def _linalg(spec: Spec) -> Impl:
 
 
 BUILDERS = {
+    "second_order": _second_order,
     "step": _step,
     "backward": _backward,
     "per_example": _per_example,
@@ -198,7 +230,7 @@ BUILDERS = {
 
 
 def build(spec: Spec) -> Impl:
-    jax.config.update("jax_enable_x64", spec.kind == "linalg")  # float64 for linear algebra only
+    jax.config.update("jax_enable_x64", spec.kind in ("linalg", "second_order"))  # float64 for these only
     return dispatch(spec, BUILDERS, "JAX")
 
 

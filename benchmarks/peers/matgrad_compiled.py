@@ -20,7 +20,7 @@ import matgrad as mg
 from ..problems import Problem, param_names
 from ..workload import Impl, NotApplicableError, Outputs, Spec
 from . import blas_pools, dispatch
-from .matgrad_engine import cost, linalg_impl
+from .matgrad_engine import cost, linalg_impl, second_order_impl
 
 
 @dataclass
@@ -64,7 +64,32 @@ def _linalg(spec: Spec) -> Impl:
     return linalg_impl(spec, mg.compile)
 
 
-BUILDERS = {"step": _step, "backward": _backward, "linalg": _linalg}
+def _second_order(spec: Spec) -> Impl:
+    """``mg.compile`` of the very transforms ``matgrad_engine`` times (hvp with ``transform=True``)."""
+    if spec.args["mode"] == "hessian-rr":
+        raise NotApplicableError("the reverse-over-reverse row times eager matgrad only")
+    return second_order_impl(spec, lambda f: mg.compile(f, transform=True))
+
+
+def _per_example(spec: Spec) -> Impl:
+    """``mg.compile(mg.per_example_grad(f))``."""
+    problem = spec.problem
+    per_example = mg.compile(mg.per_example_grad(lambda params, x, y: cost(params, x, y, problem)))
+    return Impl(
+        setup=lambda: _setup(problem),
+        step=lambda net: per_example(net.params, net.X, net.target),
+        outputs=lambda net, grads: dict(zip(param_names(problem), grads)),
+        note="compile(per_example_grad)",
+    )
+
+
+BUILDERS = {
+    "step": _step,
+    "backward": _backward,
+    "linalg": _linalg,
+    "second_order": _second_order,
+    "per_example": _per_example,
+}
 
 
 def build(spec: Spec) -> Impl:

@@ -12,12 +12,14 @@ examples).  The linear-algebra workloads are ``mg.value_and_grad`` of ``mg.linal
 from __future__ import annotations
 
 from dataclasses import dataclass
+from types import SimpleNamespace
 from typing import Any
 
 import numpy as np
 
 import matgrad as mg
 
+from .. import second_order
 from ..problems import (
     LINALG_FUNCTIONS,
     OP_SEED,
@@ -145,6 +147,34 @@ def _hessian(spec: Spec) -> Impl:
     )
 
 
+OPS_NAMESPACE = SimpleNamespace(tanh=mg.tanh, sum=mg.sum, softplus=mg.softplus, mean=mg.mean)
+
+
+def second_order_impl(spec: Spec, wrap: Any) -> Impl:
+    """``mg.hessian`` (forward over reverse), ``mg.hvp``, or the former ``jacrev(jacrev(f))``; ``wrap``
+    is applied to the transformed function (``mg.compile`` for the compiled peer)."""
+    fn, mode = spec.args["fn"], spec.args["mode"]
+    f = second_order.objective(fn, OPS_NAMESPACE)
+    if mode == "hvp":
+
+        def hvp(x: Any, v: Any, *constants: Any) -> Any:
+            return mg.hvp(lambda y: f(y, *constants), (x,), (v,))[1]
+
+        product = wrap(hvp)
+        return Impl(
+            setup=lambda: second_order.arrays(fn, spec.args["n"]),
+            step=lambda a: product(a[0], a[2], *a[1]),
+            outputs=lambda _, hv: {"hvp": np.asarray(hv)},
+        )
+    second = wrap(mg.hessian(f) if mode == "hessian" else mg.jacrev(mg.jacrev(f)))
+    return Impl(
+        setup=lambda: second_order.arrays(fn, spec.args["n"]),
+        step=lambda a: second(a[0], *a[1]),
+        outputs=lambda _, hess: {"hessian": np.asarray(hess)},
+        note="jacrev(jacrev(f))" if mode == "hessian-rr" else "",
+    )
+
+
 OPS = {
     "add": lambda a, b: a + b,
     "mul": lambda a, b: a * b,
@@ -216,6 +246,7 @@ def _linalg(spec: Spec) -> Impl:
 
 
 BUILDERS = {
+    "second_order": lambda spec: second_order_impl(spec, lambda f: f),
     "step": _step,
     "backward": _backward,
     "per_example": _per_example,

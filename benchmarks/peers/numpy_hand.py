@@ -32,6 +32,7 @@ from typing import Any
 
 import numpy as np
 
+from .. import second_order
 from ..problems import OP_SEED, Problem, linalg_arrays, linalg_outputs, op_arrays, param_names, tanh_map_arrays
 from ..workload import Impl, Outputs, Spec
 from . import blas_pools, dispatch
@@ -262,6 +263,7 @@ def _linalg(spec: Spec) -> Impl:
 
 
 BUILDERS = {
+    "second_order": second_order.reference,
     "step": _step,
     "backward": _backward,
     "per_example": _per_example,

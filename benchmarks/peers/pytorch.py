@@ -11,15 +11,18 @@ are not compiled (n/a for torch.compile).
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from dataclasses import dataclass
+from types import SimpleNamespace
 from typing import Any
 
 import numpy as np
 import torch
-from torch.func import grad, hessian, jacrev, vmap
-from torch.nn.functional import cross_entropy
+from torch.func import grad, hessian, jacrev, jvp, vmap
+from torch.nn.functional import cross_entropy, softplus
 
+from .. import second_order
 from ..problems import (
     OP_SEED,
     Problem,
@@ -152,6 +155,29 @@ def _hessian(spec: Spec, wrap: Wrap) -> Impl:
     )
 
 
+OPS_NAMESPACE = SimpleNamespace(tanh=torch.tanh, sum=torch.sum, softplus=softplus, mean=torch.mean)
+
+
+def _second_order(spec: Spec, wrap: Wrap) -> Impl:
+    """``torch.func.hessian`` (forward over reverse) and ``jvp(grad(f))``."""
+    fn, mode = spec.args["fn"], spec.args["mode"]
+    if mode not in ("hessian", "hvp"):
+        raise NotApplicableError(f"{mode} is a matgrad-only row")
+    f = second_order.objective(fn, OPS_NAMESPACE)
+    if wrap is torch.compile:  # every size of these rows is a new graph: with dynamic shapes functorch's
+        wrap = functools.partial(torch.compile, dynamic=False)  # hessian fails ("storage_offset() … symbolic")
+
+    def setup() -> tuple:
+        x, constants, v = second_order.arrays(fn, spec.args["n"])
+        return torch.from_numpy(x), [torch.from_numpy(c) for c in constants], torch.from_numpy(v)
+
+    if mode == "hvp":
+        product = wrap(lambda x, v, *constants: jvp(lambda y: grad(f)(y, *constants), (x,), (v,))[1])
+        return Impl(setup=setup, step=lambda a: product(a[0], a[2], *a[1]), outputs=lambda _, hv: {"hvp": _array(hv)})
+    second = wrap(hessian(f))
+    return Impl(setup=setup, step=lambda a: second(a[0], *a[1]), outputs=lambda _, hess: {"hessian": _array(hess)})
+
+
 OPS = {
     "add": lambda a, b: a + b,
     "mul": lambda a, b: a * b,
@@ -231,6 +257,7 @@ def _linalg(spec: Spec, wrap: Wrap) -> Impl:
 
 
 BUILDERS = {
+    "second_order": _second_order,
     "step": _step,
     "backward": _backward,
     "per_example": _per_example,

@@ -531,7 +531,8 @@ def parser() -> argparse.ArgumentParser:
     from . import __version__
 
     top = _Parser(
-        prog="matgrad", formatter_class=_CommandListFormatter, description="Train and inspect small neural networks; write out and check gradients.",
+        prog="matgrad", formatter_class=_CommandListFormatter,
+        description="Train and inspect small neural networks; write out and check gradients.",
         epilog="Exit status, for every command: 0 done (the answer is yes); 1 the answer is no or the run failed "
                "(a wrong claim, a ✗ line, a diverged run); 2 a usage or input error (one line on stderr); "
                "130 interrupted. matgrad COMMAND --help lists a command's options with their defaults.",

@@ -40,7 +40,7 @@ from .primitives import elementwise as _elementwise
 from .primitives import elementwise_math as _elementwise_math
 from .primitives.core import Primitive
 from .pytree import tree_flatten, tree_unflatten
-from .reverse import grad_of, toposort
+from .reverse import TAPE, added_gradients, grad_of, taped, toposort
 from .state import STATE
 from .tensor import Tensor
 
@@ -97,12 +97,18 @@ def per_example_grad(
 
     @functools.wraps(f)
     def wrapped(*args: Any, **kwargs: Any) -> Any:
-        numbers = _argnums(argnums, len(args))
+        asked = _argnums(argnums, len(args))
+        numbers = tuple(dict.fromkeys(asked))  # argnums=(0, 0): differentiate once, answer twice
         grads = _per_example(f, numbers, args, kwargs, reduction)
         if check:
             _check_first_row(f, numbers, args, kwargs, reduction, grads)
-        return _regroup(grads, numbers, args, isinstance(argnums, int))
+        answer = _regroup(grads, numbers, args, isinstance(argnums, int))
+        if numbers == asked:
+            return answer
+        by_number = dict(zip(numbers, answer))
+        return tuple(by_number[n] for n in asked)
 
+    wrapped.__matgrad_transform__ = "per_example_grad"  # mg.compile compiles the transform itself
     return wrapped
 
 
@@ -167,23 +173,25 @@ def _per_example(f: Callable, numbers: tuple[int, ...], args: tuple, kwargs: dic
             f"per_example_grad: f must return a scalar (the batch's summed or averaged loss), "
             f"got shape {np.shape(loss.data if type(loss) is Tensor else loss)}"
         )
+    if TAPE.tape is not None:  # a compiled plan replays the graph's forward, then the steps below
+        TAPE.tape.record_graph(toposort([loss]))
     per_row = _sweep(loss, variables, n, n if reduction == "mean" else 1) if loss.requires_grad else {}
-    return [_finish(per_row.get(id(v)), v, n) for v in variables]
+    return [taped(_finish, per_row.get(id(v)), v.shape, v.dtype, n) for v in variables]
 
 
-def _finish(grad: np.ndarray | None, variable: Tensor, n: int) -> np.ndarray:
+def _finish(grad: np.ndarray | None, variable_shape: tuple[int, ...], dtype: Any, n: int) -> np.ndarray:
     """``(N,) + shape`` in the parameter's dtype; a row-independent part is copied to every row.
 
     An array the rules made for this parameter alone is returned as it is (no 12 MB copy for
     the first layer of a 784-30-10 network); a view, possibly of a cotangent that another
     parameter's result shares, is copied.
     """
-    shape = (n,) + variable.shape
+    shape = (n,) + variable_shape
     if grad is None:
-        return np.zeros(shape, dtype=variable.dtype)
-    if grad.shape == shape and grad.dtype == variable.dtype and grad.base is None:
+        return np.zeros(shape, dtype=dtype)
+    if grad.shape == shape and grad.dtype == dtype and grad.base is None:
         return grad
-    return np.array(np.broadcast_to(grad, shape), dtype=variable.dtype)
+    return np.array(np.broadcast_to(grad, shape), dtype=dtype)
 
 
 def _regroup(flat: list[np.ndarray], numbers: tuple[int, ...], args: tuple, single: bool) -> Any:
@@ -311,7 +319,7 @@ def _is_free_input(parent: Any, status: dict[int, str]) -> bool:
 
 def _accumulate(per_row: dict[int, np.ndarray], node: Tensor, g: np.ndarray) -> None:
     previous = per_row.get(id(node))
-    per_row[id(node)] = g if previous is None else previous + g  # (1, …) + (N, …) broadcasts
+    per_row[id(node)] = g if previous is None else taped(added_gradients, previous, g)  # (1, …) + (N, …) broadcasts
 
 
 def _meet(node: Tensor, g: np.ndarray, status: dict[int, str], scale: int, per_row: dict[int, np.ndarray]) -> None:
@@ -324,13 +332,23 @@ def _meet(node: Tensor, g: np.ndarray, status: dict[int, str], scale: int, per_r
         if status[id(node)] == POOLED:  # a penalty added to the loss: the same for every row
             if prim.name not in ("add", "sub"):
                 raise _unsupported(node, i, "it scales a value summed over the batch by a parameter")
-            _accumulate(per_row, parent, prim.vjp[i](g, node.data, *args, **params)[None])
+            _accumulate(per_row, parent, taped(_one_row, prim.vjp[i], g, node.data, args, params))
             continue
         rule = PER_EXAMPLE_RULES.get(prim.name)
         if rule is None:
             raise _unsupported(node, i, "it has no per-example rule")
-        rows = rule(prim, i, g, node.data, args, params)
-        _accumulate(per_row, parent, rows * scale if scale != 1 else rows)
+        rows = taped(rule, prim, i, g, node.data, args, params)
+        _accumulate(per_row, parent, taped(np.multiply, rows, scale) if scale != 1 else rows)
+
+
+def _one_row(rule: Any, g: np.ndarray, out: np.ndarray, args: list, params: dict) -> np.ndarray:
+    """The ordinary VJP, as the one row shared by every example."""
+    return np.asarray(rule(g, out, *args, **params))[None]
+
+
+def _shared_row(rule: Any, g: np.ndarray, out: np.ndarray, args: list, params: dict) -> np.ndarray:
+    """The ordinary VJP of a gradient ``g`` of one row ``(1,) + shape`` shared by every example."""
+    return _one_row(rule, g[0], out, args, params)
 
 
 def _pull_back_free(node: Tensor, g: np.ndarray, status: dict[int, str], per_row: dict[int, np.ndarray]) -> None:
@@ -340,9 +358,9 @@ def _pull_back_free(node: Tensor, g: np.ndarray, status: dict[int, str], per_row
         if not _is_free_input(parent, status):
             continue
         if len(g) == 1:  # the same for every row: the ordinary VJP
-            back = np.asarray(node._prim.vjp[i](g[0], node.data, *args, **node._params))[None]
+            back = taped(_shared_row, node._prim.vjp[i], g, node.data, args, node._params)
         elif node._prim.name in BATCHED_PULLBACKS:
-            back = BATCHED_PULLBACKS[node._prim.name](node._prim, i, g, node.data, args, node._params)
+            back = taped(BATCHED_PULLBACKS[node._prim.name], node._prim, i, g, node.data, args, node._params)
         else:
             raise _unsupported(node, i, _PULLBACK_LIMITS)
         _accumulate(per_row, parent, back)

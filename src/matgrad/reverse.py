@@ -25,6 +25,33 @@ from .state import STATE, enable_grad
 from .tensor import Tensor, _check_finite
 
 
+class _TapeSlot:
+    """Where :mod:`matgrad.compile` plugs in a tape while it traces a transform: the array-level
+    steps of the sweeps (each rule call, each sum) go through :func:`taped`, which runs them and,
+    while a tape is plugged in, logs them so that a plan can replay exactly the same calls."""
+
+    __slots__ = ("tape",)
+
+    def __init__(self) -> None:
+        self.tape: Any = None
+
+
+TAPE = _TapeSlot()
+
+
+def taped(function: Any, *args: Any, **kwargs: Any) -> Any:
+    """``function(*args, **kwargs)``, logged on the tape when one is plugged in."""
+    result = function(*args, **kwargs)
+    if TAPE.tape is not None:
+        TAPE.tape.log(function, args, kwargs, result)
+    return result
+
+
+def added_gradients(previous: Any, g: Any) -> Any:
+    """The sum of two gradients of one node, the step a plan replays (``previous + g``)."""
+    return previous + g
+
+
 def toposort(roots: Sequence[Tensor]) -> list[Tensor]:
     """Nodes that require grad and lead to ``roots``, each listed before the nodes it uses."""
     order: list[Tensor] = []
@@ -128,12 +155,18 @@ def _add_gradient(
     """Sum ``g`` into the gradient of ``node``; a recorded node enters the heap on its first."""
     if node._prim is None:
         previous = reached.get(node)
-        reached[node] = g if previous is None else previous + g
+        if previous is not None and TAPE.tape is not None and type(g) is not Tensor:
+            g = taped(added_gradients, previous, g)
+        elif previous is not None:
+            g = previous + g
+        reached[node] = g
         return
     previous = pending.get(node)
     if previous is None:
         pending[node] = g
         heappush(heap, (-node._seq, node))
+    elif TAPE.tape is not None and type(g) is not Tensor:
+        pending[node] = taped(added_gradients, previous, g)
     else:
         pending[node] = previous + g
 
@@ -203,7 +236,10 @@ def _propagate(
         rule = prim.vjp[i]
         if rule is None:
             raise _no_derivative_error(prim, i)
-        gi = rule(g, out, *args, **params)
+        if TAPE.tape is not None and not create_graph:
+            gi = taped(rule, g, out, *args, **params)
+        else:
+            gi = rule(g, out, *args, **params)
         if STATE.anomaly:
             where = f"backward of {prim.name} (gradient for input {i} of shape {parent.shape})"
             _check_finite(gi.data if type(gi) is Tensor else gi, where)
@@ -243,11 +279,11 @@ def batched_grad_of(
         for i, parent in enumerate(node._parents):
             if type(parent) is not Tensor or not parent.requires_grad:
                 continue
-            gi = _batched_rule(node._prim, i, g, node.data, node._inputs, node._params, (batch, *parent.shape))
+            gi = taped(_batched_rule, node._prim, i, g, node.data, node._inputs, node._params, (batch, *parent.shape))
             if gi is None:
                 return None
             previous = grads.get(parent)
-            grads[parent] = gi if previous is None else previous + gi
+            grads[parent] = gi if previous is None else taped(added_gradients, previous, gi)
     return [found[x] if x in found else np.zeros((batch, *x.shape), x.dtype) for x in inputs]
 
 
@@ -256,7 +292,8 @@ def _batchable(node: Tensor) -> bool:
     prim = node._prim
     if prim.name == "matmul" or getattr(prim.notation, "derivatives", ()):
         return True
-    rules = [prim.vjp[i] for i in range(len(node._parents))]  # variadic rules: one per input
+    # variadic rules: one per input; a parameter recorded among the inputs (broadcast_to's shape) has none
+    rules = [prim.vjp[i] for i, p in enumerate(node._parents) if type(p) is Tensor and p.requires_grad]
     return all(rule is None or getattr(rule, "leading_axes", False) or hasattr(rule, "core") for rule in rules)
 
 

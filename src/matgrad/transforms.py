@@ -4,7 +4,9 @@ All of them trace the function once on fresh variables (one Tensor per pytree le
 arguments named by ``argnums``) and then run the two walks over the recorded graph:
 :func:`matgrad.reverse.grad_of` (VJPs) and :func:`matgrad.forward.jvp_of` (JVPs).  ``jacrev``
 sends all its one-hot cotangents through one sweep where every rule keeps leading axes
-(:func:`matgrad.reverse.batched_grad_of`); ``hessian`` is ``jacrev(jacrev(f))``.
+(:func:`matgrad.reverse.batched_grad_of`); ``jacfwd`` sends all its one-hot tangents through
+one forward sweep that keeps a leading axis (:func:`matgrad.forward.batched_jvp_of`), and
+``hessian`` is ``jacfwd(jacrev(f))``: one recorded gradient, one batched forward sweep.
 
 At the top level they take and return NumPy arrays.  Called inside another transform (or on
 Tensors that require grad) they keep their graphs and return Tensors, which is how transforms
@@ -20,10 +22,10 @@ from typing import Any
 
 import numpy as np
 
-from .forward import jvp_of
+from .forward import BATCHED_TANGENT_ELEMENTS, batched_jvp_of, jvp_of
 from .primitives import identity, reshape, stack
 from .pytree import tree_flatten, tree_map, tree_unflatten
-from .reverse import BATCHED_ELEMENTS, batched_grad_of, grad_of, toposort
+from .reverse import BATCHED_ELEMENTS, TAPE, batched_grad_of, grad_of, taped, toposort
 from .state import STATE, nested_transform
 from .tensor import Tensor
 
@@ -47,12 +49,15 @@ class _Trace:
         traced_args = list(args)
         self.variables: list[Tensor] = []
         self.arg_defs = []
+        made: dict[int, tuple[Any, list[Tensor]]] = {}
         for n in numbers:
-            leaves, treedef = tree_flatten(args[n])
-            fresh = [self._variable(leaf, n) for leaf in leaves]
+            if n not in made:  # argnums=(0, 0): one set of variables, its derivative given twice (as JAX)
+                leaves, treedef = tree_flatten(args[n])
+                made[n] = (treedef, [self._variable(leaf, n) for leaf in leaves])
+                traced_args[n] = tree_unflatten(*made[n])
+            treedef, fresh = made[n]
             self.variables.extend(fresh)
             self.arg_defs.append((treedef, len(fresh)))
-            traced_args[n] = tree_unflatten(treedef, fresh)
         with nested_transform():
             result = f(*traced_args, **kwargs)
         if has_aux:
@@ -63,6 +68,9 @@ class _Trace:
             self.aux = None
         leaves, self.out_def = tree_flatten(result)
         self.outputs = [leaf if type(leaf) is Tensor else Tensor(leaf) for leaf in leaves]
+        if TAPE.tape is not None and not self.nested:  # a compiled plan replays this graph's forward
+            aux = [leaf for leaf in tree_flatten(self.aux)[0] if type(leaf) is Tensor]
+            TAPE.tape.record_graph(toposort([*self.outputs, *aux]))
 
     def _variable(self, leaf: Any, argnum: int) -> Tensor:
         if type(leaf) is Tensor and leaf.requires_grad:
@@ -95,6 +103,12 @@ class _Trace:
 
     def aux_value(self) -> Any:
         return self.finish(self.aux)
+
+
+def _marked(wrapped: Callable, name: str) -> Callable:
+    """Mark a transform's function, so that ``mg.compile`` compiles the transform itself."""
+    wrapped.__matgrad_transform__ = name
+    return wrapped
 
 
 def _ones_like(t: Tensor, as_tensor: bool) -> Any:
@@ -131,7 +145,7 @@ def value_and_grad(f: Callable, argnums: Argnums = 0, has_aux: bool = False) -> 
         value = trace.output_value()
         return ((value, trace.aux_value()), grads) if has_aux else (value, grads)
 
-    return wrapped
+    return _marked(wrapped, "value_and_grad")
 
 
 def grad(f: Callable, argnums: Argnums = 0, has_aux: bool = False) -> Callable:
@@ -143,7 +157,7 @@ def grad(f: Callable, argnums: Argnums = 0, has_aux: bool = False) -> Callable:
         value, grads = both(*args, **kwargs)
         return (grads, value[1]) if has_aux else grads
 
-    return wrapped
+    return _marked(wrapped, "grad")
 
 
 def vjp(f: Callable, *primals: Any, has_aux: bool = False) -> tuple:
@@ -166,7 +180,7 @@ def vjp(f: Callable, *primals: Any, has_aux: bool = False) -> tuple:
 
 
 def _cotangent(out: Tensor, v: Any, as_tensor: bool) -> Any:
-    array = np.asarray(v.data if type(v) is Tensor else v, dtype=out.dtype)
+    array = taped(np.asarray, v.data if type(v) is Tensor else v, dtype=out.dtype)
     if array.shape != out.shape:
         raise ValueError(f"vjp: the cotangent has shape {array.shape} but the output has shape {out.shape}")
     if as_tensor and type(v) is Tensor:
@@ -185,7 +199,7 @@ def jvp(f: Callable, primals: Sequence[Any], tangents: Sequence[Any], has_aux: b
         raise ValueError("jvp: the tangents must have the same structure as the primals")
     prepared = []
     for var, t in zip(trace.variables, flat_tangents):
-        array = np.asarray(t.data if type(t) is Tensor else t, dtype=var.dtype)
+        array = taped(np.asarray, t.data if type(t) is Tensor else t, dtype=var.dtype)
         if array.shape != var.shape:
             raise ValueError(f"jvp: a tangent has shape {array.shape} but its primal has shape {var.shape}")
         prepared.append(t if trace.nested and type(t) is Tensor else Tensor(array) if trace.nested else array)
@@ -233,14 +247,14 @@ def jacrev(f: Callable, argnums: Argnums = 0, has_aux: bool = False) -> Callable
                 for e in _basis(out.shape, out.dtype, trace.nested)
             ]
             blocks = [
-                _assemble([row[j] for row in rows], out.shape + var.shape, var.dtype, axis=0)
+                taped(_assemble, [row[j] for row in rows], out.shape + var.shape, var.dtype, axis=0)
                 for j, var in enumerate(trace.variables)
             ]
             per_output.append(trace.per_argument([trace.finish(b) for b in blocks]))
         jac = tree_unflatten(trace.out_def, per_output)
         return (jac, trace.aux_value()) if has_aux else jac
 
-    return wrapped
+    return _marked(wrapped, "jacrev")
 
 
 def _batched_jacobian(out: Tensor, variables: list[Tensor]) -> list[np.ndarray] | None:
@@ -262,28 +276,67 @@ def _batched_jacobian(out: Tensor, variables: list[Tensor]) -> list[np.ndarray] 
             return None
         for piece, g in zip(pieces, found):
             piece.append(g)
-    return [np.concatenate(p).reshape(out.shape + v.shape) for p, v in zip(pieces, variables)]
+    return [taped(_joined_rows, p, out.shape + v.shape) for p, v in zip(pieces, variables)]
+
+
+def _joined_rows(pieces: list[np.ndarray], shape: tuple[int, ...]) -> np.ndarray:
+    return np.concatenate(pieces).reshape(shape)
 
 
 def jacfwd(f: Callable, argnums: Argnums = 0, has_aux: bool = False) -> Callable:
-    """The Jacobian by forward mode: one JVP per input entry; shape ``out.shape + in.shape``."""
+    """The Jacobian by forward mode: one JVP per input entry; shape ``out.shape + in.shape``.
+
+    At the top level the one-hot tangents of each input go through the graph together, in one
+    sweep (in chunks) that carries a leading batch axis (:func:`matgrad.forward.batched_jvp_of`);
+    inside another transform, one recorded sweep per entry.
+    """
 
     @functools.wraps(f)
     def wrapped(*args: Any, **kwargs: Any) -> Any:
         trace = _Trace("jacfwd", f, args, kwargs, argnums, has_aux)
         blocks = [[None] * len(trace.variables) for _ in trace.outputs]
         for j, var in enumerate(trace.variables):
-            columns = [
-                jvp_of(trace.outputs, [var], [e], create_graph=trace.nested)
-                for e in _basis(var.shape, var.dtype, trace.nested)
-            ]
-            for i, out in enumerate(trace.outputs):
-                block = _assemble([col[i] for col in columns], out.shape + var.shape, out.dtype, axis=-1)
-                blocks[i][j] = trace.finish(block)
+            if trace.nested:
+                columns = [
+                    jvp_of(trace.outputs, [var], [e], create_graph=True)
+                    for e in _basis(var.shape, var.dtype, as_tensor=True)
+                ]
+                for i, out in enumerate(trace.outputs):
+                    blocks[i][j] = _assemble([col[i] for col in columns], out.shape + var.shape, out.dtype, axis=-1)
+            else:
+                for i, block in enumerate(_batched_columns(trace.outputs, var)):
+                    blocks[i][j] = block
         jac = tree_unflatten(trace.out_def, [trace.per_argument(row) for row in blocks])
         return (jac, trace.aux_value()) if has_aux else jac
 
-    return wrapped
+    return _marked(wrapped, "jacfwd")
+
+
+def _batched_columns(outputs: list[Tensor], var: Tensor) -> list[np.ndarray]:
+    """Every output's Jacobian block for ``var`` (shape ``out.shape + var.shape``) from forward
+    sweeps that carry many one-hot tangents at once, in chunks that keep every batched tangent
+    under ``BATCHED_TANGENT_ELEMENTS`` entries."""
+    columns = var.size
+    if columns == 0 or not any(out.requires_grad for out in outputs):
+        return [np.zeros(out.shape + var.shape, out.dtype) for out in outputs]
+    order = toposort([out for out in outputs if out.requires_grad])
+    widest = max([var.size, *(n.size for n in order)])
+    chunk = max(1, BATCHED_TANGENT_ELEMENTS // max(widest, 1))
+    identity = np.eye(columns, dtype=var.dtype)
+    pieces: list[list[np.ndarray]] = [[] for _ in outputs]
+    for start in range(0, columns, chunk):
+        seeds = identity[start : start + chunk]
+        found = batched_jvp_of(outputs, [var], [seeds.reshape((-1, *var.shape))], len(seeds), order)
+        for piece, t in zip(pieces, found):
+            piece.append(t)
+    return [taped(_joined_columns, p, out.shape + var.shape, out.dtype) for p, out in zip(pieces, outputs)]
+
+
+def _joined_columns(pieces: list[np.ndarray], shape: tuple[int, ...], dtype: Any) -> np.ndarray:
+    """Chunks of ``(chunk,) + out.shape`` tangents, one per input entry, as the block
+    ``out.shape + in.shape``: the stacked tangents are the Jacobian's columns, transposed."""
+    columns = np.concatenate([p.reshape(len(p), -1) for p in pieces])
+    return np.ascontiguousarray(columns.T.astype(dtype, copy=False)).reshape(shape)
 
 
 def hvp(f: Callable, primals: Sequence[Any], tangents: Sequence[Any]) -> tuple:
@@ -299,10 +352,36 @@ def hvp(f: Callable, primals: Sequence[Any], tangents: Sequence[Any]) -> tuple:
     return value, product
 
 
-def hessian(f: Callable, argnums: Argnums = 0) -> Callable:
-    """Second derivatives, reverse over reverse: ``jacrev(jacrev(f))``, shape ``in.shape * 2``.
+def hessian(f: Callable, argnums: Argnums = 0, method: str = "sweep") -> Callable:
+    """Second derivatives, forward over reverse: ``jacfwd(jacrev(f))``, shape ``out.shape + in.shape * 2``.
 
-    The outer Jacobian's rows go through the recorded backward pass together where its rules
-    allow (see :func:`jacrev`); reverse over reverse then costs one sweep, not one per input.
+    The gradient's backward pass is recorded once; then all one-hot tangents of the input go
+    through it together, in one batched forward sweep (see :func:`jacfwd`): the cost of about
+    one gradient carrying n tangents, not n sweeps.  ``method="symbolic"`` derives a closed form
+    once instead (:func:`matgrad.explain.hessian.hessian_symbolic`, e.g. ``A + Aᵀ`` for ``xᵀAx``)
+    and evaluates it on every call, raising ``NotCoveredError`` where the notation has no
+    second-order rule; ``method="auto"`` takes the closed form where there is one and the sweep
+    elsewhere.
     """
-    return jacrev(jacrev(f, argnums), argnums)
+    if method not in ("sweep", "symbolic", "auto"):
+        raise ValueError(f"hessian: method must be 'sweep', 'symbolic' or 'auto', got {method!r}")
+    if method == "sweep":
+        return jacfwd(jacrev(f, argnums), argnums)
+    from .explain.hessian import NotCoveredError, hessian_symbolic  # explain builds on this module
+
+    closed_form = hessian_symbolic(f, argnums)
+    if method == "symbolic":
+        return closed_form
+    sweep = jacfwd(jacrev(f, argnums), argnums)
+    uncovered: list[bool] = []
+
+    @functools.wraps(f)
+    def auto(*args: Any, **kwargs: Any) -> Any:
+        if not uncovered:
+            try:
+                return closed_form(*args, **kwargs)
+            except NotCoveredError:
+                uncovered.append(True)  # the graph has an operation without a closed form: sweep from now on
+        return sweep(*args, **kwargs)
+
+    return auto

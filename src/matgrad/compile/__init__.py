@@ -57,18 +57,34 @@ from .trace import (
     _GradTrace,
     _split_aux,
 )
+from .transform import CompiledTransform, is_transform
 
 _MAX_PLANS = 8  # distinct signatures kept per function (e.g. full batches and the last one)
 
 
-def compile(f: Callable, argnums: Argnums = 0, has_aux: bool = False) -> CompiledFunction:  # noqa: A001
+def compile(  # noqa: A001
+    f: Callable, argnums: Argnums = 0, has_aux: bool = False, transform: bool = False
+) -> CompiledFunction | CompiledTransform:
     """A compiled ``mg.value_and_grad(f, argnums, has_aux)``: same results, bit for bit, faster.
 
     ``f`` returns a scalar Tensor (or ``(scalar, aux)`` with ``has_aux``, aux a pytree of Tensors
     computed by ``f``).  The result is ``(value, grads)`` or ``((value, aux), grads)`` as NumPy
     arrays.  Calls inside another transform, on Tensors that require grad, or under
     ``detect_anomaly()`` run eagerly.
+
+    A transform (``mg.compile(mg.hessian(f))``, ``grad``, ``jacrev``, ``jacfwd``,
+    ``per_example_grad``) is compiled as itself: the compiled function returns what the transform
+    returns.  ``transform=True`` does the same for any function whose top level calls transforms,
+    e.g. ``mg.compile(lambda x, v: mg.hvp(f, (x,), (v,))[1], transform=True)``
+    (see :mod:`matgrad.compile.transform`).
     """
+    if transform or is_transform(f):
+        if argnums != 0 or has_aux:
+            raise TypeError(
+                "compile: argnums and has_aux belong to the transform when compiling one, e.g. "
+                "mg.compile(mg.grad(f, argnums=1, has_aux=True))"
+            )
+        return CompiledTransform(f)
     return CompiledFunction(f, argnums, has_aux, backward_mode=False)
 
 

@@ -79,13 +79,14 @@ class Explanation:
 
         return Text(run_deep(jacobians_text, self.derivation))
 
-    def hessian(self) -> Text:
+    def hessian(self) -> Any:
         """The Hessian of the scalar f with respect to each input shown, as one matrix expression
-        (``A + Aᵀ``, ``Xᵀ diag(…) X``) checked against the engine's second derivatives
-        (see :mod:`matgrad.symbolic.hessian`; a ``str`` that a notebook shows as text)."""
-        from ..symbolic.hessian import hessian_text
+        (``A + Aᵀ``, ``Xᵀ diag(…) X``) checked against the engine's second derivatives (see
+        :mod:`matgrad.explain.hessian`): a ``str`` (the text) with ``to_markdown()``, ``to_latex()``
+        and the reprs a notebook renders, as this Explanation's (:class:`~.hessian_lines.Hessians`)."""
+        from .hessian_lines import Hessians, explain_hessians
 
-        return Text(run_deep(hessian_text, self.derivation))
+        return Hessians(run_deep(explain_hessians, self.derivation))
 
     def __str__(self) -> str:
         return run_deep(render.to_text, self.derivation, self.notation, self.title)

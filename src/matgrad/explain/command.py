@@ -120,14 +120,14 @@ def explain_command(args: argparse.Namespace) -> int:
         print("\n" + explanation.jacobians())
     if args.cost:
         print("\n" + explanation.cost())
-    hessian_ok = _print_hessian(explanation) if getattr(args, "hessian", False) else True
+    hessian_ok = _print_hessian(explanation, args.format) if getattr(args, "hessian", False) else True
     return 0 if explanation.ok and hessian_ok else 1
 
 
-def _print_hessian(explanation: Explanation) -> bool:
-    """``--hessian``: the Hessian as one matrix expression per input, checked; False if one disagrees."""
-    from ..symbolic.hessian import explain_hessians, hessian_text
-
-    lines = run_deep(explain_hessians, explanation.derivation)
-    print("\n" + run_deep(hessian_text, explanation.derivation, False, lines))
-    return all(line.ok for line in lines if line.plan is not None)
+def _print_hessian(explanation: Explanation, output_format: str) -> bool:
+    """``--hessian``: the Hessian as one matrix expression per input, checked, in the format of the
+    rest (text, a Markdown table, a LaTeX ``aligned`` block); False if one disagrees."""
+    hessians = explanation.hessian()
+    renderings = {"markdown": hessians.to_markdown, "latex": hessians.to_latex}
+    print("\n" + (renderings[output_format]() if output_format in renderings else str(hessians)))
+    return hessians.ok

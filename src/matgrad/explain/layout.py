@@ -66,8 +66,8 @@ def relayout(derivation: Derivation, layout: str) -> Derivation:
     """``derivation`` written in ``layout`` (itself when it is written so already)."""
     if layout not in LAYOUTS:
         raise ValueError(f"explain: layout must be 'row' or 'column', got {layout!r}")
-    if layout_of(derivation) == layout:
-        return derivation
+    if (derivation.layout or evident_layout(derivation) or layout_of(derivation)) == layout:
+        return derivation  # written so already: the layout its header names, else its products
     env = _environment(derivation)
     flip = _flipper(layout)
     other = Derivation(derivation.graph, derivation.loss_name, derivation.tolerance)

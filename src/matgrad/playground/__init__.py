@@ -1,4 +1,5 @@
-"""``matgrad playground``: a local web app (127.0.0.1) over the engines of ``explain`` and ``check``.
+"""``matgrad playground``: a local web app (127.0.0.1) over the engines of ``explain`` and ``check``
+(the Derive page), a small training loop (the Train page) and ``plot surface`` (the Surface page).
 
 Needs the ``playground`` extra (``pip install "matgrad[playground]"``: Starlette and uvicorn).
 :func:`create_app` builds the app; :func:`running` serves it in a thread while a ``with`` block

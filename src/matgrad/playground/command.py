@@ -12,7 +12,7 @@ EXTRA_HINT = 'the playground needs its extra: pip install "matgrad[playground]"'
 
 def add_playground(commands: Any) -> None:
     """The ``playground`` subcommand and its options (``commands`` is argparse's subparsers)."""
-    about = "derive, check and train in the browser (a local web app)"
+    about = "derive, check, train, cost surface in a local web app"
     p = commands.add_parser("playground", help=about, description=f"{about}; {EXTRA_HINT}")
     p.add_argument("--port", type=_port, default=0, help="port on 127.0.0.1 (0: a free one)")
     p.add_argument("--no-browser", action="store_true", help="print the URL without opening a browser")

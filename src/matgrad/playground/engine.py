@@ -19,6 +19,8 @@ from ..explain.deep import TooDeepError, run_deep
 from ..explain.layout import relayout
 from ..formula import FormulaError, parse_shapes
 from ..symbolic import latex_name
+from .surface import surface
+from .training import SettingsError
 
 #: The longest formula or claim the pages accept: longer text is refused before it is parsed.
 MAX_FORMULA_CHARS = 2_000
@@ -107,7 +109,7 @@ def check(request: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-TASKS = {"derive": derive, "check": check}
+TASKS = {"derive": derive, "check": check, "surface": surface}  # surface: the Surface page (surface.py)
 
 
 def answer(task: str, request: Any) -> dict[str, Any]:
@@ -116,7 +118,7 @@ def answer(task: str, request: Any) -> dict[str, Any]:
         if not isinstance(request, dict):
             raise RequestError(f"{task}: expected a JSON object, got {type(request).__name__}")
         return {"result": TASKS[task](request)}
-    except (RequestError, FormulaError, TooDeepError) as error:
+    except (RequestError, SettingsError, FormulaError, TooDeepError) as error:
         return {"error": _one_line(error)}
     except MemoryError:
         return {"error": f"{task}: out of memory; use smaller shapes"}

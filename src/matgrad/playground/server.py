@@ -1,9 +1,10 @@
 """The playground's web app (Starlette) and a way to serve it on 127.0.0.1 (uvicorn).
 
-Routes: ``/`` the Derive page, ``/train`` the Train page (its API in train_api.py), ``/static/…``
+Routes: ``/`` the Derive page, ``/train`` the Train page (its API in train_api.py), ``/surface`` the
+Surface page (``POST /api/surface``, in surface_api.py: computed in the worker pool), ``/static/…``
 their files (KaTeX vendored: nothing is fetched at run time), ``POST /api/derive`` and
 ``POST /api/check`` (JSON in, JSON out; bad input is a 400 whose ``error`` is one line),
-``GET /api/health``.  The Derive engine runs in a :class:`WorkerPool`.
+``GET /api/health``.  The Derive and Surface engines run in a :class:`WorkerPool`.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from .pool import BusyError, TimeLimitError, WorkerPool
+from .surface_api import surface_routes
 from .train_api import Sessions, train_routes
 
 STATIC = Path(__file__).parent / "static"
@@ -67,10 +69,12 @@ def create_app(workers: int = 2, time_limit: float = 10.0, max_waiting: int = 25
         Route("/", page("derive.html")),
         Route("/derive", page("derive.html")),
         Route("/train", page("train.html")),
+        Route("/surface", page("surface.html")),
         Route("/api/health", health),
         Route("/api/derive", endpoint("derive"), methods=["POST"]),
         Route("/api/check", endpoint("check"), methods=["POST"]),
         *train_routes(sessions, _body),
+        *surface_routes(sessions, lambda task, job: _ask(pool, task, job), _body),
         Mount("/static", StaticFiles(directory=STATIC), name="static"),
     ]
     app = Starlette(routes=routes, lifespan=lifespan)
@@ -84,16 +88,25 @@ async def _answer(pool: WorkerPool, task: str, request: Request) -> Response:
     body = await _body(request)
     if isinstance(body, Response):
         return body
+    answer = await _ask(pool, task, body)
+    return answer if isinstance(answer, Response) else JSONResponse(answer)
+
+
+HINTS = {"surface": "use a smaller grid, fewer descent steps or a smaller network"}
+
+
+async def _ask(pool: WorkerPool, task: str, question: Any) -> dict[str, Any] | Response:
+    """The worker's answer (``{"result": …}``), or the error response that says why there is none."""
     try:
-        answer = await pool.run(task, body)
+        answer = await pool.run(task, question)
     except BusyError:
         return _error(503, f"{task}: the playground is busy ({pool.max_waiting} questions waiting); try again")
     except TimeLimitError:
-        return _error(504, f"{task}: stopped after the time limit of {pool.time_limit:g} s; use smaller shapes "
-                           "or a shorter formula")
+        hint = HINTS.get(task, "use smaller shapes or a shorter formula")
+        return _error(504, f"{task}: stopped after the time limit of {pool.time_limit:g} s; {hint}")
     if "error" in answer:
         return _error(400, answer["error"])
-    return JSONResponse(answer)
+    return answer
 
 
 async def _body(request: Request) -> Any:

@@ -2,8 +2,10 @@
 
 ``POST /api/train/new`` (settings) starts a session and answers its id, data and first state;
 ``POST /api/train/control`` (``{"session", "action": "play" | "pause" | "step", "steps"}``);
-``GET /api/train/state?session=…`` the current state.  At most MAX_SESSIONS live at once (the
-least recently used one is dropped); a bad request answers 400 and changes no session.
+``GET /api/train/state?session=…`` the current state (with ``&data=1`` also the session's data and
+settings, for a page that takes over a running session: the Surface page links the Train page to
+it).  At most MAX_SESSIONS live at once (the least recently used one is dropped); a bad request
+answers 400 and changes no session.
 """
 
 from __future__ import annotations
@@ -108,7 +110,10 @@ def train_routes(sessions: Sessions, read_body: Any) -> list[Route]:
             session = sessions.get(request.query_params.get("session"))
         except ValueError as error:
             return _error(error, 404)
-        return JSONResponse({"state": await asyncio.to_thread(session.snapshot)})
+        answer = {"state": await asyncio.to_thread(session.snapshot)}
+        if request.query_params.get("data") == "1":
+            answer.update(data=session.points(), settings=session.settings)
+        return JSONResponse(answer)
 
     return [
         Route("/api/train/new", new, methods=["POST"]),

@@ -52,7 +52,7 @@ def settings_of(request: dict[str, Any]) -> dict[str, Any]:
     layers = request.get("layers", [8, 8])
     if isinstance(layers, str):
         layers = [part for part in layers.replace(",", " ").split() if part]
-    if not isinstance(layers, list) or len(layers) > MAX_LAYERS or not all(_small_int(n, 1, MAX_UNITS) for n in layers):
+    if not isinstance(layers, list) or len(layers) > MAX_LAYERS or not all(small_int(n, 1, MAX_UNITS) for n in layers):
         raise SettingsError(f"train: layers must be up to {MAX_LAYERS} hidden sizes from 1 to {MAX_UNITS}, "
                             f"e.g. 8,8; got {str(layers)[:40]!r}")
     activation = _choice(request, "activation", ACTIVATIONS, "tanh")
@@ -66,10 +66,11 @@ def settings_of(request: dict[str, Any]) -> dict[str, Any]:
     seed = request.get("seed", 0)
     for name, value, low, high in (("batch", batch, 1, MAX_BATCH), ("examples", examples, 20, MAX_EXAMPLES),
                                    ("seed", seed, 0, 2**31)):
-        if not _small_int(value, low, high):
+        if not small_int(value, low, high):
             raise SettingsError(f"train: {name} must be an integer from {low} to {high:,}, got {str(value)[:20]!r}")
     return {"data": data, "layers": [int(n) for n in layers], "activation": activation, "optimizer": optimizer,
-            "loss": loss, "lr": lr, "l2": l2, "noise": noise, "batch": int(batch), "examples": int(examples), "seed": int(seed)}
+            "loss": loss, "lr": lr, "l2": l2, "noise": noise, "batch": int(batch), "examples": int(examples),
+            "seed": int(seed)}
 
 
 class TrainSession:
@@ -77,7 +78,7 @@ class TrainSession:
 
     def __init__(self, settings: dict[str, Any]) -> None:
         self.settings = settings
-        self.train, self.test = _data(settings)
+        self.train, self.test = split_data(settings)
         self.net = network(settings, self.train.X.shape[1], self.train.classes)
         self.loss = loss_of(settings)
         self.optimizer = make_optimizer(settings["optimizer"], self.net.parameters(), lr=settings["lr"])
@@ -103,7 +104,7 @@ class TrainSession:
 
     def steps(self, count: int) -> None:
         """Train on ``count`` minibatches (stops at MAX_STEPS, or when the loss is no longer finite)."""
-        if not _small_int(count, 1, MAX_STEPS_PER_CALL):
+        if not small_int(count, 1, MAX_STEPS_PER_CALL):
             raise SettingsError(f"train: steps must be an integer from 1 to {MAX_STEPS_PER_CALL}, "
                                 f"got {str(count)[:20]!r}")
         with self.lock:
@@ -230,7 +231,7 @@ def loss_of(settings: dict[str, Any]) -> Any:
     return nn.MSELoss() if settings["loss"] == "mse" else nn.CrossEntropyLoss()
 
 
-def _data(settings: dict[str, Any]) -> tuple[Any, Any]:
+def split_data(settings: dict[str, Any]) -> tuple[Any, Any]:
     """(training, test) split 75/25; the 2-D sets generated from the seed, the digits loaded whole
     (``examples`` and ``noise`` apply to the 2-D sets only)."""
     if settings["data"] == "digits":
@@ -258,7 +259,7 @@ def _superscript(n: int) -> str:
     return str(n).translate(str.maketrans("0123456789", "⁰¹²³⁴⁵⁶⁷⁸⁹"))
 
 
-def _small_int(value: Any, low: int, high: int) -> bool:
+def small_int(value: Any, low: int, high: int) -> bool:
     if isinstance(value, str) and value.strip().isdigit():
         value = int(value)
     return isinstance(value, int) and not isinstance(value, bool) and low <= value <= high

@@ -234,7 +234,7 @@ clip = Primitive(
         structural(
             "clip", x0, "clip({0})", r"\operatorname{clip}\left({0}\right)", lambda v, c: np.clip(v, *_bounds(c))
         ),
-        (structural("inside", x0, "𝟙[lo ≤ {0} ≤ hi]", r"\mathbb{1}\left[{0} \in [l, h]\right]", _inside_bounds),),
+        (structural("inside", x0, "𝟙[lo ≤ {0} ≤ hi]", r"\mathbb 1\left[{0} \in [l, h]\right]", _inside_bounds),),
     ),
 )
 

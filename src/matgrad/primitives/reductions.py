@@ -173,9 +173,9 @@ max = Primitive(  # noqa: A001
     notation=custom(
         _max_of(x0),
         vjp=(
-            spread(g) * structural("argmax", x0, "𝟙[{0} = max]/m", r"\frac{\mathbb{1}[{0} = \max]}{m}", _argmax_share),
+            spread(g) * structural("argmax", x0, "𝟙[{0} = max]/m", r"\frac{\mathbb 1[{0} = \max]}{m}", _argmax_share),
         ),
-        jvp=(_sum_of(t * structural("argmax", x0, "𝟙[{0} = max]/m", r"\mathbb{1}", _argmax_share)),),
+        jvp=(_sum_of(t * structural("argmax", x0, "𝟙[{0} = max]/m", r"\mathbb 1", _argmax_share)),),
         index=("[{g}] 𝟙[[{0}]_k = max] / m, m the number of entries at the maximum",),
         product=("hadamard",),
         why="only the largest entry moves the maximum; on a tie of m entries each gets 1/m",

@@ -10,7 +10,7 @@ the matrix ``J(e) = ∂ vec(e)/∂x`` (entries in C order, as ``np.ravel``), sta
 - moving or adding up entries: ``J(Σ a) = 𝟏ᵀ J(a)``, a number spread over a vector ``𝟏 J(a)``.
 
 So ``J(Xᵀ (σ(X w) − y))`` is ``Xᵀ diag(σ'(X w)) X``: one matrix expression, evaluated once per
-point (:mod:`matgrad.symbolic.hessian`) instead of n Hessian-vector products.  Anything else
+point (:mod:`matgrad.explain.hessian`) instead of n Hessian-vector products.  Anything else
 (a quantity that is a matrix and depends on x, an operation without a rule here) raises
 :class:`NotCoveredError`, naming it.
 """
@@ -64,7 +64,7 @@ _SOFTMAX = frozenset({"softmax", "softmax_over", "log_softmax"})
 
 
 def diag(v: Expr) -> Structural:
-    """diag(v), never formed when evaluated by :func:`matgrad.symbolic.hessian.evaluate_matrix`."""
+    """diag(v), never formed when evaluated by :func:`matgrad.explain.hessian.evaluate_matrix`."""
     return Structural("diag_of", v, "diag({0})", r"\operatorname{diag}\left({0}\right)",
                       lambda val, _c: np.diag(np.ravel(val)))
 
@@ -255,6 +255,9 @@ class VecJacobian:
         a, b = expr.left, expr.right
         ja, jb = self.of(a), self.of(b)
         sa, sb = self.shape(a), self.shape(b)
+        if _is_vector(sa) and _is_vector(sb) and self.entries(expr) == self.entries(a) * self.entries(b) > max(
+                self.entries(a), self.entries(b)):
+            return self._outer(a, b, ja, jb)
         total: Jac = None
         if jb is not None:  # J(A v) = A J(v); a number b: J(a b) = a J(b) spread
             if self.entries(b) == 1 or self.entries(a) == 1:
@@ -263,6 +266,8 @@ class VecJacobian:
                 total = _matmul(a if len(sa) == 2 else _reshaped("row", a, sa, (1, -1)), jb)  # uᵀ v: a row
             elif len(sa) == 2 and len(sb) == 2:  # vec(A M) = (A ⊗ I) vec(M)
                 total = _matmul(fn("kron", a, identity(sb[1])), jb)
+            elif len(sa) == 1 and len(sb) == 2:  # vec(uᵀ M) = (uᵀ ⊗ I) vec(M), u a 1-D vector
+                total = _matmul(fn("kron", _reshaped("row", a, sa, (1, -1)), identity(sb[1])), jb)
             else:
                 raise NotCoveredError(f"a matrix product whose right factor, of shape {sb}, depends on the variable")
         if ja is not None:  # J(u B) = Bᵀ J(u); J(uᵀ v) = vᵀ J(u)
@@ -278,6 +283,18 @@ class VecJacobian:
             else:
                 raise NotCoveredError(f"a matrix product whose left factor, of shape {sa}, depends on the variable")
             total = self.plus(total, part)
+        return total
+
+    def _outer(self, a: Expr, b: Expr, ja: Jac, jb: Jac) -> Jac:
+        """J(a bᵀ) for vectors a (m) and b (k), the notation's 𝟏 vᵀ among them (two 1-D arrays
+        multiplied into m×k): vec(a bᵀ) = (a ⊗ I) b = (I ⊗ b) a."""
+        m, k = self.entries(a), self.entries(b)
+        total: Jac = None
+        if jb is not None:
+            total = _matmul(fn("kron", _reshaped("column", a, self.shape(a), (m, 1)), identity(k)), jb)
+        if ja is not None:
+            column = _reshaped("column", b, self.shape(b), (k, 1))
+            total = self.plus(total, _matmul(fn("kron", identity(m), column), ja))
         return total
 
     # ----- structural -------------------------------------------------------------------------
@@ -399,8 +416,8 @@ def row_blocks(p: Expr, shape: tuple[int, ...], ones: bool) -> Structural:
         dense[np.arange(m), :, np.arange(m), :] = left[:, :, None] * rows[:, None, :]
         return dense.reshape(m * k, m * k)
 
-    text, latex = ("blockdiag(𝟏 {0}ᵢᵀ)", r"\operatorname{blockdiag}(\mathbf{1} {0}_i^{	op})") if ones else (
-        "blockdiag({0}ᵢ {0}ᵢᵀ)", r"\operatorname{blockdiag}({0}_i {0}_i^{	op})")
+    text, latex = ("blockdiag(𝟏 {0}ᵢᵀ)", r"\operatorname{blockdiag}(\mathbf{1} {0}_i^{\top})") if ones else (
+        "blockdiag({0}ᵢ {0}ᵢᵀ)", r"\operatorname{blockdiag}({0}_i {0}_i^{\top})")
     return Structural("row_blocks", p, text, latex, blocks)
 
 

@@ -1,6 +1,7 @@
 // The Train page: a session trains in the server; this page starts it (Reset), plays, pauses or
-// steps it, and draws what it reports on <canvas>: decision regions, loss curves, and δ and
-// ∂C/∂W of the current minibatch as heat maps with their shapes.
+// steps it, and draws what it reports on <canvas>: decision regions (2-D data), loss curves, and δ
+// and ∂C/∂W of the current minibatch as heat maps with their shapes.  The settings live in the
+// URL's query string (the share link), and a URL that holds them fills the form on load.
 "use strict";
 
 const $ = (id) => document.getElementById(id);
@@ -24,24 +25,75 @@ async function call(method, path, body) {
   return answer;
 }
 
+const FIELDS = ["data", "layers", "activation", "loss", "optimizer", "lr", "batch", "l2"];
+const LOSS_NAMES = { cross_entropy: "Cross-entropy", mse: "Mean squared error" };
+
 function settings() {
-  return {
-    data: $("data").value, layers: $("layers").value, activation: $("activation").value,
-    optimizer: $("optimizer").value, lr: $("lr").value, batch: $("batch").value, l2: $("l2").value,
-  };
+  const chosen = {};
+  for (const field of FIELDS) chosen[field] = $(field).value.trim();
+  return chosen;
+}
+
+function settingsQuery(chosen) {
+  const params = new URLSearchParams();
+  for (const field of FIELDS) params.set(field, chosen[field]);
+  return params;
+}
+
+function updateLinks(chosen) {
+  const query = settingsQuery(chosen);
+  const url = `${location.origin}/train?${query}`;
+  $("share").href = url;
+  history.replaceState(null, "", url);
+  if (session) query.set("session", session);
+  $("surface-link").href = `/surface?${query}`;
+  $("nav-surface").href = `/surface?${query}`;
+}
+
+function fillFromURL() {
+  const params = new URLSearchParams(location.search);
+  for (const field of FIELDS) {
+    if (params.has(field)) $(field).value = params.get(field).slice(0, 100);
+  }
+  return params.get("session");
 }
 
 async function reset() {
   stopPolling();
   try {
     const answer = await call("POST", "/api/train/new", settings());
-    session = answer.session;
-    data = answer.data;
-    draw(answer.state);
+    show(answer.session, answer);
     status(`a ${answer.settings.layers.length + 1}-layer network on ${answer.settings.data}`, false);
   } catch (error) {
     status(error.message, true);  // the session that was there (if any) goes on as it was
   }
+}
+
+// Take over a session that is already there (the Surface page links here with its id); false if it is gone.
+async function attach(key) {
+  try {
+    const answer = await call("GET", `/api/train/state?session=${encodeURIComponent(key)}&data=1`);
+    for (const field of FIELDS) $(field).value = String(answer.settings[field]);
+    show(key, answer);
+    if (answer.state.playing) startPolling();
+    status(`the network of the session you came from, at step ${answer.state.step}`, false);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+function show(key, answer) {
+  session = key;
+  data = answer.data;
+  const planar = data.features === 2;
+  $("regions-figure").hidden = !planar;
+  $("digits-figure").hidden = planar;
+  $("digits-note").textContent = planar ? "" : `${data.features} features, ${data.classes} classes: no plane to ` +
+    `draw decision regions in; ${data.train.count} training and ${data.test.count} test images.`;
+  $("loss-name").textContent = LOSS_NAMES[answer.settings.loss];
+  updateLinks(settings());
+  draw(answer.state);
 }
 
 async function control(action) {
@@ -84,7 +136,7 @@ function draw(state) {
   document.body.dataset.testAccuracy = state.test_accuracy;
   $("play").textContent = state.playing ? "Pause" : "Play";
   $("play").dataset.playing = state.playing ? "1" : "0";
-  drawRegions(state.regions);
+  if (state.regions) drawRegions(state.regions);
   drawLoss(state.history);
   drawBackward(state.backward);
 }
@@ -117,7 +169,7 @@ function drawRegions(regions) {
 }
 
 function drawLoss(history) {
-  const canvas = $("loss"), g = canvas.getContext("2d");
+  const canvas = $("loss-curve"), g = canvas.getContext("2d");
   g.clearRect(0, 0, canvas.width, canvas.height);
   if (history.length < 2) return;
   const pad = 30, w = canvas.width - pad - 8, h = canvas.height - pad - 8;
@@ -175,6 +227,7 @@ window.addEventListener("DOMContentLoaded", async () => {
   $("settings").addEventListener("submit", (event) => { event.preventDefault(); reset(); });
   $("play").addEventListener("click", () => control($("play").dataset.playing === "1" ? "pause" : "play"));
   $("step").addEventListener("click", () => control("step"));
-  await reset();
+  const key = fillFromURL();
+  if (!key || !(await attach(key))) await reset();
   document.body.dataset.ready = "1";
 });

@@ -1,0 +1,294 @@
+"""Compiled transforms: ``mg.compile(mg.hessian(f))`` and any function that calls transforms.
+
+``mg.compile(mg.grad(f))``, ``jacrev``, ``jacfwd``, ``hessian`` and ``per_example_grad`` (and, with
+``transform=True``, any function whose top level calls transforms, e.g. ``hvp``) are compiled by
+one traced call: the transform runs eagerly while a *tape* is plugged into the engine
+(:data:`matgrad.reverse.TAPE`).  The tape logs two kinds of step, in the order they happen:
+
+- the forward computation of every node of each traced graph (the function's own operations
+  and, for nested transforms, the recorded backward pass), as ``prim.forward(*inputs, **params)``;
+- every array-level step of the sweeps that follow: each rule call (one cotangent or tangent, or
+  a batch of them), each sum of two gradients, each assembly of Jacobian rows or columns.
+
+The plan is that log as straight-line Python: the same functions called on the same values in
+the same order, so its results are bit-identical to eager mode.  An array the log did not produce
+is a constant of the plan (a closed-over weight, a one-hot seed).  Two checks guard that: the plan
+must reproduce the tracing call bit for bit, and then a call on perturbed arguments, eager against
+plan, bit for bit too.  An array computed outside the logged steps from the arguments (a mask that
+a nested derivative takes from the values, NumPy work on an argument) fails the second check; that
+signature then runs eagerly for good, and ``fallbacks`` says why.
+"""
+
+from __future__ import annotations
+
+import functools
+import warnings
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+from ..pytree import tree_flatten, tree_map, tree_unflatten
+from ..reverse import TAPE
+from ..state import STATE
+from ..tensor import Tensor
+from .trace import CompileError
+
+_MAX_PLANS = 8  # distinct signatures kept per function, as mg.compile keeps
+
+
+def is_transform(f: Callable) -> bool:
+    """Whether ``f`` was made by a matgrad transform (``grad``, ``jacrev``, ``hessian``, …)."""
+    return getattr(f, "__matgrad_transform__", None) is not None
+
+
+class CompiledTransform:
+    """``f`` (a transform, or a function calling transforms) with one plan per signature.
+
+    ``traces`` counts the traced calls; ``fallbacks`` maps a signature that could not be
+    compiled to the reason, and such calls run eagerly.
+    """
+
+    def __init__(self, f: Callable) -> None:
+        functools.update_wrapper(self, f)
+        self.f = f
+        self.plans: dict[Any, Callable | None] = {}
+        self.fallbacks: dict[Any, str] = {}
+        self.traces = 0
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        from . import _flatten_signature  # the package imports this module
+
+        leaves: list[Any] = []
+        key: list[Any] = []
+        _flatten_signature((args, kwargs), leaves, key)
+        if (
+            STATE.anomaly
+            or STATE.transform_depth
+            or TAPE.tape is not None  # inside another compiled transform's trace: its tape logs these steps
+            or any(type(x) is Tensor and x.requires_grad for x in leaves)
+        ):
+            return self.f(*args, **kwargs)  # a graph to keep, or anomaly checks: eager mode
+        signature = tuple(key)
+        if signature in self.plans:
+            plan = self.plans[signature]
+            if plan is None:
+                return self.f(*args, **kwargs)
+            outputs, treedef = plan(leaves)
+            return tree_unflatten(treedef, outputs)
+        return self._trace(signature, args, kwargs, leaves)
+
+    def _trace(self, signature: Any, args: tuple, kwargs: dict, leaves: list) -> Any:
+        self.traces += 1
+        tape = _Tape()
+        TAPE.tape = tape
+        try:
+            result = self.f(*args, **kwargs)
+        finally:
+            TAPE.tape = None
+        if len(self.plans) >= _MAX_PLANS:
+            del self.plans[next(iter(self.plans))]
+        try:
+            plan = _checked_plan(tape, leaves, result, lambda a, k: self.f(*a, **k), args, kwargs)
+        except CompileError as error:
+            self.plans[signature] = None
+            self.fallbacks[signature] = str(error)
+            return result
+        self.plans[signature] = plan
+        return result
+
+
+def _checked_plan(tape: _Tape, leaves: list, result: Any, eager: Callable, args: tuple, kwargs: dict) -> Callable:
+    """The plan of ``tape``, checked against the traced ``result`` and then, eager against plan, on
+    arguments moved a little and on arguments whose entries are shuffled (which moves the kinks a
+    mask of ``relu``, ``abs`` or ``max`` depends on)."""
+    outputs, treedef = tree_flatten(result)
+    function = _Writer(tape, leaves, outputs).compile()
+    _same(function(leaves), outputs, "the replayed plan differs from the eager run")
+    for move, required in ((_nudged, True), (_shuffled, False)):
+        _check_moved(function, eager, args, kwargs, move, required)
+
+    def plan(values: list) -> tuple[list, Any]:
+        return function(values), treedef
+
+    return plan
+
+
+def _check_moved(
+    function: Callable, eager: Callable, args: tuple, kwargs: dict, move: Callable, required: bool
+) -> None:
+    """Eager and plan, bit for bit, on moved arguments.  Where eager mode refuses the moved values
+    (a matrix no longer positive definite), the check is ``required`` or skipped."""
+    from . import _flatten_signature  # the package imports this module
+
+    rng = np.random.default_rng(12345)
+    moved_args, moved_kwargs = tree_map(lambda x: move(x, rng), (args, kwargs))
+    with np.errstate(all="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        try:
+            want = tree_flatten(eager(moved_args, moved_kwargs))[0]
+        except Exception as error:  # any refusal of the moved values by f itself
+            if required:
+                why = f"compile: f failed on slightly moved arguments ({error}); it runs eagerly"
+                raise CompileError(why) from error
+            return
+        moved_leaves: list[Any] = []
+        _flatten_signature((moved_args, moved_kwargs), moved_leaves, [])
+        got = function(moved_leaves)
+    _same(
+        got,
+        want,
+        "on other argument values the plan differs from eager mode: the function computes something from "
+        "its arguments outside the steps a plan replays (NumPy work on an argument, a mask of a nested "
+        "derivative such as relu's), so it runs eagerly",
+    )
+
+
+def _same(got: list, want: list, why: str) -> None:
+    if len(got) != len(want):
+        raise CompileError(f"compile: {why}")
+    for have, expected in zip(got, want):
+        have, expected = np.asarray(have), np.asarray(expected)
+        if have.dtype != expected.dtype or have.shape != expected.shape or not np.array_equal(
+            have, expected, equal_nan=True
+        ):
+            raise CompileError(f"compile: {why}")
+
+
+def _floating(x: Any) -> bool:
+    return type(x) is np.ndarray and np.issubdtype(x.dtype, np.floating) and x.size > 0
+
+
+def _nudged(x: Any, rng: np.random.Generator) -> Any:
+    """A floating-point array moved by about 0.1% of each entry; anything else as it is."""
+    if not _floating(x):
+        return x
+    return (x + 1e-3 * rng.standard_normal(x.shape) * (np.abs(x) + 1)).astype(x.dtype)
+
+
+def _shuffled(x: Any, rng: np.random.Generator) -> Any:
+    """A floating-point array with its entries in another order, then nudged (the same values,
+    so a domain such as positivity is kept, but signs and maxima move)."""
+    if not _floating(x) or x.size < 2:
+        return _nudged(x, rng)
+    return _nudged(rng.permutation(x.ravel()).reshape(x.shape), rng)
+
+
+def _node_forward(prim: Any, params: dict, *values: Any) -> Any:
+    """A recorded node's value from its inputs, as :func:`matgrad.tensor.record` computes it."""
+    out = prim.forward(*values, **params) if params else prim.forward(*values)
+    return out if type(out) is np.ndarray else np.asarray(out)
+
+
+class _Tape:
+    """The array-level steps of one traced call, in order: ``(function, args, kwargs, result)``."""
+
+    def __init__(self) -> None:
+        self.entries: list[tuple[Callable, tuple, dict, Any]] = []
+        self.recorded: set[int] = set()
+        self.nodes: list[Tensor] = []  # kept alive, so that no id() is reused during the trace
+
+    def log(self, function: Callable, args: tuple, kwargs: dict, result: Any) -> None:
+        self.entries.append((function, args, kwargs, result))
+
+    def record_graph(self, order: list[Tensor]) -> None:
+        """The forward step of every recorded node not logged yet, oldest first."""
+        fresh = [n for n in order if n._prim is not None and id(n) not in self.recorded]
+        for node in sorted(fresh, key=lambda n: n._seq):
+            self.recorded.add(id(node))
+            self.nodes.append(node)
+            self.entries.append((_node_forward, (node._prim, node._params, *node._inputs), {}, node.data))
+
+
+class _Writer:
+    """The plan's source: one line per live step of the tape, arguments first."""
+
+    def __init__(self, tape: _Tape, leaves: list, outputs: list) -> None:
+        self.env: dict[str, Any] = {}
+        self.names: dict[int, str] = {}  # id of an array -> the local that holds it
+        self.producer: dict[str, int] = {}  # local -> the step that made it
+        self.head: list[str] = []
+        self._bind_arguments(leaves)
+        steps = [self._step(k, entry) for k, entry in enumerate(tape.entries)]
+        returned = [self._output(out) for out in outputs]
+        live = self._live(steps, returned)
+        body = [line for k, (line, _) in enumerate(steps) if k in live and line]
+        listed = "".join(f"{expr}, " for expr in returned)
+        lines = [*self.head, *body, f"return [{listed}]"]
+        self.text = "def plan(leaves):\n" + "".join(f"    {line}\n" for line in lines)
+
+    def compile(self) -> Callable:
+        namespace = dict(self.env)
+        exec(self.text, namespace)  # generated from the logged steps; no user text in it
+        return namespace["plan"]
+
+    def bind(self, prefix: str, obj: Any) -> str:
+        name = f"{prefix}{len(self.env)}"
+        self.env[name] = obj
+        return name
+
+    def _bind_arguments(self, leaves: list) -> None:
+        for position, leaf in enumerate(leaves):
+            raw = leaf.data if type(leaf) is Tensor else leaf
+            if type(raw) is not np.ndarray:
+                continue
+            if id(raw) in self.names:
+                raise CompileError(
+                    f"compile: argument leaves {self.names[id(raw)]} and {position} are the same array, so "
+                    f"the trace cannot tell which one f reads; pass a copy as one of them"
+                )
+            self.names[id(raw)] = f"a{position}"
+            self.head.append(f"a{position} = leaves[{position}]" + (".data" if type(leaf) is Tensor else ""))
+
+    def _expr(self, x: Any, used: set[int]) -> str:
+        """The expression of a step's argument: a local, a tuple of them, or a bound constant."""
+        if type(x) is np.ndarray:
+            name = self.names.get(id(x))
+            if name is None:
+                return self.bind("c", x)  # made outside the logged steps: a constant (checked later)
+            if name in self.producer:
+                used.add(self.producer[name])
+            return name
+        if type(x) in (tuple, list) and any(type(v) in (np.ndarray, tuple, list) for v in x):
+            parts = "".join(f"{self._expr(v, used)}, " for v in x)
+            return f"({parts})" if type(x) is tuple else f"[{parts}]"
+        return self.bind("c", x)
+
+    def _step(self, k: int, entry: tuple) -> tuple[str, set[int]]:
+        function, args, kwargs, result = entry
+        used: set[int] = set()
+        if function is _node_forward:
+            prim, params, *values = args
+            call = self._call(self.bind("fw", prim.forward), values, params, used)
+            line = f"r{k} = asarray({call})" if result.ndim == 0 else f"r{k} = {call}"
+            self.env["asarray"] = np.asarray
+        else:
+            line = f"r{k} = {self._call(self.bind('f', function), list(args), kwargs, used)}"
+        if type(result) is np.ndarray:
+            self.names[id(result)] = f"r{k}"
+            self.producer[f"r{k}"] = k
+        return line, used
+
+    def _call(self, function: str, args: list, kwargs: dict, used: set[int]) -> str:
+        parts = [self._expr(a, used) for a in args]
+        parts += [f"{key}={self._expr(value, used)}" for key, value in kwargs.items()]
+        return f"{function}({', '.join(parts)})"
+
+    def _output(self, out: Any) -> str:
+        if type(out) is not np.ndarray:
+            if isinstance(out, Tensor):
+                raise CompileError("compile: the function returned a Tensor; a compiled transform returns arrays")
+            return self.bind("c", out)
+        name = self.names.get(id(out)) or self.bind("c", out)  # not made by a step: a constant (checked later)
+        return name if name in self.producer else f"{name}.copy()"  # an argument or constant: a fresh array
+
+    def _live(self, steps: list[tuple[str, set[int]]], returned: list[str]) -> set[int]:
+        """The steps the outputs depend on (the others, e.g. an unused value of f, are left out)."""
+        pending = [self.producer[name.removesuffix(".copy()")] for name in returned if name in self.producer]
+        live: set[int] = set()
+        while pending:
+            k = pending.pop()
+            if k not in live:
+                live.add(k)
+                pending.extend(steps[k][1])
+        return live
