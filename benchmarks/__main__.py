@@ -10,18 +10,15 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
-from . import environment
+from . import environment, outputs
 from .harness import FULL, QUICK, Runner
 from .plot import bar_chart
 from .pool import worker_environment
 from .report import RunInfo, markdown
 from .suite import BY_NAME, FRAMEWORKS, QUICK_KEYS, REFERENCE, SECOND_ORDER_SPECS, SPECS
 
-HERE = Path(__file__).resolve().parent
-DEFAULT_OUT = HERE / "RESULTS.md"
-DEFAULT_PNG = HERE / "results.png"
-SECOND_ORDER_OUT = HERE / "SECOND_ORDER.md"
-SECOND_ORDER_PNG = HERE / "second_order.png"
+DEFAULT_OUT, DEFAULT_PNG = "RESULTS.md", "results.png"
+SECOND_ORDER_OUT, SECOND_ORDER_PNG = "SECOND_ORDER.md", "second_order.png"
 
 
 def _frameworks(names: str | None) -> list[str]:
@@ -36,15 +33,17 @@ def _frameworks(names: str | None) -> list[str]:
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__)
-    parser.add_argument("--quick", action="store_true", help=f"{len(QUICK_KEYS)} workloads, short rounds (~1.5 min)")
+    parser.add_argument("--quick", action="store_true",
+                        help=f"{len(QUICK_KEYS)} workloads, short rounds (minutes; all: several times that)")
     parser.add_argument(
         "--second-order",
         action="store_true",
         help=f"only the {len(SECOND_ORDER_SPECS)} second-order workloads (Hessians, HVPs, per-example gradients), "
-        f"into {SECOND_ORDER_OUT.name} and {SECOND_ORDER_PNG.name} unless --out/--png say otherwise",
+        f"into {SECOND_ORDER_OUT} and {SECOND_ORDER_PNG} unless --out/--png say otherwise",
     )
-    parser.add_argument("--out", type=Path, help=f"Markdown file to write (default {DEFAULT_OUT.name})")
-    parser.add_argument("--png", type=Path, help=f"bar chart to write (default {DEFAULT_PNG.name})")
+    parser.add_argument("--out", type=Path, help=f"Markdown file to write (default OUT_DIR/{DEFAULT_OUT})")
+    parser.add_argument("--png", type=Path, help=f"bar chart to write (default OUT_DIR/{DEFAULT_PNG})")
+    outputs.add_arguments(parser)
     parser.add_argument("--frameworks", help="comma-separated subset, e.g. matgrad,jax (hand NumPy always runs)")
     parser.add_argument("--only", help="run only workloads whose key contains this text, e.g. step/, jacrev or linalg/")
     parser.add_argument(
@@ -64,8 +63,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     specs = [s for s in SPECS if not args.quick or s.key in QUICK_KEYS]
     if args.second_order:
         specs = list(SECOND_ORDER_SPECS)
-    args.out = args.out or (SECOND_ORDER_OUT if args.second_order else DEFAULT_OUT)
-    args.png = args.png or (SECOND_ORDER_PNG if args.second_order else DEFAULT_PNG)
+    args.out = outputs.path(args, SECOND_ORDER_OUT if args.second_order else DEFAULT_OUT, args.out)
+    args.png = outputs.path(args, SECOND_ORDER_PNG if args.second_order else DEFAULT_PNG, args.png)
     if args.only:
         specs = [s for s in specs if args.only in s.key]
     if not specs:
@@ -93,7 +92,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         date=time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
     )
     text = markdown(rows, info)
-    args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(text + "\n", encoding="utf-8")
     problem = bar_chart(rows, names, args.png, f"{command} ({seconds:.0f} s)")
     print(text)

@@ -28,6 +28,7 @@ import tracemalloc
 from pathlib import Path
 from typing import Any
 
+from . import outputs
 from .suite import BY_KEY, BY_NAME
 
 HERE = Path(__file__).resolve().parent
@@ -41,7 +42,7 @@ ABOUT = (
     "most 1% + 64 KiB above the peak over the first tenth, and the memory held at the end at most 64 KiB "
     "above that held after the first tenth (for RSS: the resident set at the end against after a tenth)."
 )
-DEFAULT_OUT = HERE / "MEMORY.md"
+DEFAULT_OUT = "MEMORY.md"
 FRAMEWORKS = ("numpy", "matgrad")
 #: workload key → steps: 1,000 steps of the sigmoid network, fewer of the wide one (each is ~50× dearer)
 RUNS = {"step/784-30-10/b128": 1000, "step/784-1024-1024-10/b256": 100}
@@ -197,7 +198,8 @@ def markdown(rows: list[dict[str, Any]], command: str) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m benchmarks.memory", description=__doc__.split("\n")[0])
-    parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help="Markdown file to write")
+    parser.add_argument("--out", type=Path, help="Markdown file to write (default OUT_DIR/MEMORY.md)")
+    outputs.add_arguments(parser)
     parser.add_argument("--steps", type=float, default=1.0, help="scale the number of steps (e.g. 0.1 for a quick run)")
     parser.add_argument("--worker", nargs=4, metavar=("FRAMEWORK", "KEY", "STEPS", "MODE"), help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
@@ -211,9 +213,10 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{BY_KEY[key].name}: {max(int(steps * args.steps), 10)} steps", file=sys.stderr, flush=True)
         rows.append(_row(key, max(int(steps * args.steps), 10)))
     text = markdown(rows, "python -m benchmarks.memory" + ("" if argv is None else " " + " ".join(argv)))
-    args.out.write_text(text + "\n", encoding="utf-8")
+    out = outputs.path(args, DEFAULT_OUT, args.out)
+    out.write_text(text + "\n", encoding="utf-8")
     print(text)
-    print(f"wrote {args.out}", file=sys.stderr)
+    print(f"wrote {out}", file=sys.stderr)
     return 0
 
 
