@@ -127,7 +127,7 @@ def test_the_api_page_lists_grad_with_its_docstring(site):
         assert f"matgrad.{name}(" in text, name
 
 
-@pytest.mark.parametrize("module", ["nn", "optim", "data"])
+@pytest.mark.parametrize("module", ["nn", "optim", "data", "export"])
 def test_the_api_pages_list_every_public_name(site, module):
     page = (site.folder / "api" / module / "index.html").read_text(encoding="utf-8")
     anchors = set(re.findall(r'id="(matgrad\.[\w.]+)"', page))
