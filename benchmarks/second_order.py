@@ -14,7 +14,10 @@ argument outside the framework's operations is frozen by a compiled plan (``mg.c
 eagerly).  Each is written once, against a small namespace of the framework's functions (``ops.tanh``,
 ``ops.sum``, ``ops.softplus``, ``ops.mean``), so every framework differentiates the same code.  The
 hand-NumPy reference is the closed form.  The ``hessian-rr`` rows time matgrad's Hessian as it was
-before it became forward over reverse (``jacrev(jacrev(f))``); only matgrad and hand NumPy run them.
+before it became forward over reverse (``jacrev(jacrev(f))``), and the ``hessian-symbolic`` rows its
+closed form (``mg.hessian(f, method="symbolic")``: derived once, then evaluated, e.g. ``A + Aᵀ``); only
+eager matgrad and hand NumPy run them.  The closed form has no Hessian-vector product row: ``H v``
+from it would form ``H`` first, which is no win over the forward-over-reverse product.
 """
 
 from __future__ import annotations
@@ -39,6 +42,7 @@ MODES = {
     "hessian": "hessian of",
     "hvp": "Hessian-vector product of",
     "hessian-rr": "hessian, reverse over reverse (matgrad before), of",
+    "hessian-symbolic": "hessian, closed form (mg.hessian(f, method=\"symbolic\")), of",
 }
 PER_EXAMPLE_BATCHES = (128, 1024)
 METHOD = """\
@@ -48,8 +52,10 @@ Hessian-vector product with a fixed random v. matgrad `mg.hessian` (forward over
 then all n one-hot tangents in one batched forward sweep) and `mg.hvp`; compiled `mg.compile(mg.hessian(f))` and \
 `mg.compile(hvp, transform=True)`; PyTorch `torch.func.hessian` and `jvp(grad(f))` (torch.compile with \
 `dynamic=False`: with dynamic shapes functorch's hessian fails to trace); JAX `jit(hessian)` and `jit(jvp(grad(f)))`. \
-The `hessian-rr` rows time matgrad's former Hessian, `jacrev(jacrev(f))`. Hand NumPy writes the closed forms \
-(`Wᵀ diag(−2t(1 − t²)) W`, `A + Aᵀ`, `Xᵀ diag(s(1 − s)) X / m`)."""
+The `hessian-rr` rows time matgrad's former Hessian, `jacrev(jacrev(f))`; the `hessian-symbolic` rows \
+its closed form, `mg.hessian(f, method="symbolic")` (derived once from the recorded graph, then evaluated: \
+`Wᵀ diag(…) W`, `A + Aᵀ`, `Xᵀ diag(…) X`), eager only (the evaluation is not a sweep a plan replays). \
+Hand NumPy writes the closed forms (`Wᵀ diag(−2t(1 − t²)) W`, `A + Aᵀ`, `Xᵀ diag(s(1 − s)) X / m`)."""
 
 
 def objective(fn: str, ops: Any) -> Callable[..., Any]:
@@ -112,8 +118,8 @@ def specs(per_example_problem: Callable[[int], Problem]) -> list[Spec]:
         for n in sizes
         for mode, label in MODES.items()
     ]
-    rows += [
-        Spec(f"second/per-example/b{batch}", GROUP, f"per-example gradients, 784-30-10 σ/MSE, batch {batch}",
+    rows += [  # float32 like every network workload, in every framework (the group's float64 is the others')
+        Spec(f"second/per-example/b{batch}", GROUP, f"per-example gradients, 784-30-10 σ/MSE, float32, batch {batch}",
              "per_example", per_example_problem(batch))
         for batch in PER_EXAMPLE_BATCHES
     ]

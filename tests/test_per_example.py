@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import itertools
+import warnings
 
 import numpy as np
 import pytest
 
 import matgrad as mg
-from matgrad.per_example import PerExampleError
+from matgrad.per_example import PerExampleError, _row_products
 
 N = 6
 RTOL, ATOL = 1e-10, 1e-12
@@ -227,6 +228,42 @@ def test_float32_stays_float32():
     assert all(g.dtype == np.float32 for g in result)
     reference = _loop(sigmoid_mse, ([p.astype(np.float64) for p in params], X.astype(np.float64), Y.astype(np.float64)))
     _assert_matches(result, reference, rtol=1e-4, atol=1e-5)
+
+
+# ----- the rows' outer products: one BLAS product, exactly the products ---------------------
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize(("k", "j"), [(40, 30), (300, 3), (30, 10), (5, 3)])  # BLAS (k·j ≥ 512) and einsum
+def test_outer_products_of_the_rows_are_exactly_the_products(dtype, k, j):
+    rng = _rng(11)
+    a, g = rng.standard_normal((N, k)).astype(dtype), rng.standard_normal((N, j)).astype(dtype)
+    a[0, :3] = [np.inf, 0.0, np.finfo(dtype).tiny / 4]  # an infinity, a zero, a subnormal
+    g[1, :2] = [np.nan, -0.0]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # the infinity meets BLAS's zero term: no warning for it
+        got = _row_products(a[:, None], g[:, None])
+    assert got.dtype == dtype and got.shape == (N, k, j)
+    assert np.array_equal(got, a[:, :, None] * g[:, None, :], equal_nan=True)  # bit for bit, not close
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_wide_layers_match_the_loop_and_compile_bit_identically(dtype):
+    """784-30-10 in small: the first layer's outer products take the BLAS branch, the second einsum."""
+    params, (X, Y) = _mlp_params((40, 16, 3), dtype), _batch(40, 3, dtype)
+    eager = mg.per_example_grad(sigmoid_mse)(params, X, Y)
+    compiled = mg.compile(mg.per_example_grad(sigmoid_mse))
+    for _ in range(2):  # the tracing call, then the plan
+        assert all(np.array_equal(c, e) for c, e in zip(compiled(params, X, Y), eager))
+    assert compiled.traces == 1 and not compiled.fallbacks
+    assert all(g.dtype == dtype for g in eager)
+    as64 = [p.astype(np.float64) for p in params]
+    tolerance = {"rtol": 1e-4, "atol": 1e-5} if dtype == np.float32 else {}
+    _assert_matches(eager, _loop(sigmoid_mse, (as64, X.astype(np.float64), Y.astype(np.float64))), **tolerance)
+
+
+def test_a_batch_of_no_rows_gives_no_rows():
+    params = _mlp_params((40, 16, 3))  # the first layer takes the BLAS branch
+    result = mg.per_example_grad(sigmoid_mse)(params, np.zeros((0, 40)), np.zeros((0, 3)))
+    assert [g.shape for g in result] == [(0,) + p.shape for p in params]
 
 
 def test_check_passes_on_a_sum_over_rows():

@@ -66,8 +66,8 @@ def _linalg(spec: Spec) -> Impl:
 
 def _second_order(spec: Spec) -> Impl:
     """``mg.compile`` of the very transforms ``matgrad_engine`` times (hvp with ``transform=True``)."""
-    if spec.args["mode"] == "hessian-rr":
-        raise NotApplicableError("the reverse-over-reverse row times eager matgrad only")
+    if spec.args["mode"] in ("hessian-rr", "hessian-symbolic"):
+        raise NotApplicableError(f"the {spec.args['mode']} row times eager matgrad only")
     return second_order_impl(spec, lambda f: mg.compile(f, transform=True))
 
 

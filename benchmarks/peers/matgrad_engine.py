@@ -151,7 +151,8 @@ OPS_NAMESPACE = SimpleNamespace(tanh=mg.tanh, sum=mg.sum, softplus=mg.softplus, 
 
 
 def second_order_impl(spec: Spec, wrap: Any) -> Impl:
-    """``mg.hessian`` (forward over reverse), ``mg.hvp``, or the former ``jacrev(jacrev(f))``; ``wrap``
+    """``mg.hessian`` (forward over reverse), ``mg.hvp``, the former ``jacrev(jacrev(f))`` or the closed
+    form ``mg.hessian(f, method="symbolic")``; ``wrap``
     is applied to the transformed function (``mg.compile`` for the compiled peer)."""
     fn, mode = spec.args["fn"], spec.args["mode"]
     f = second_order.objective(fn, OPS_NAMESPACE)
@@ -166,12 +167,17 @@ def second_order_impl(spec: Spec, wrap: Any) -> Impl:
             step=lambda a: product(a[0], a[2], *a[1]),
             outputs=lambda _, hv: {"hvp": np.asarray(hv)},
         )
-    second = wrap(mg.hessian(f) if mode == "hessian" else mg.jacrev(mg.jacrev(f)))
+    transformed = {
+        "hessian": lambda: mg.hessian(f),
+        "hessian-rr": lambda: mg.jacrev(mg.jacrev(f)),
+        "hessian-symbolic": lambda: mg.hessian(f, method="symbolic"),
+    }
+    second = wrap(transformed[mode]())
     return Impl(
         setup=lambda: second_order.arrays(fn, spec.args["n"]),
         step=lambda a: second(a[0], *a[1]),
         outputs=lambda _, hess: {"hessian": np.asarray(hess)},
-        note="jacrev(jacrev(f))" if mode == "hessian-rr" else "",
+        note={"hessian-rr": "jacrev(jacrev(f))", "hessian-symbolic": "closed form"}.get(mode, ""),
     )
 
 

@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 
 from .primitives import broadcast_to
+from .primitives.core import _LinearRules
 from .reverse import added_gradients, taped, toposort
 from .state import STATE, enable_grad
 from .tensor import Tensor, _check_finite
@@ -63,12 +64,12 @@ def _push(node: Tensor, tangent_of: dict[int, Any], create_graph: bool) -> Any:
         out = node.data
         args = tuple(p.data if type(p) is Tensor else p for p in parents)
     total = None
-    for _, t, rule in _incoming(node, tangent_of):
+    for i, t, rule in _incoming(node, tangent_of):
         if create_graph:
             contribution = rule(t, out, *args, **params)
             total = contribution if total is None else total + contribution
         else:  # arrays: the steps a compiled plan replays
-            contribution = taped(rule, t, out, *args, **params)
+            contribution = taped(rule, t, *_read_by(prim, i, out, args, _nothing), **params)
             total = contribution if total is None else taped(added_gradients, total, contribution)
     if total is None:
         return None
@@ -77,6 +78,32 @@ def _push(node: Tensor, tangent_of: dict[int, Any], create_graph: bool) -> Any:
     if STATE.anomaly:
         _check_finite(total.data if type(total) is Tensor else total, f"jvp of {prim.name}")
     return total
+
+
+def _read_by(prim: Any, i: int, out: Any, args: tuple, stand_in: Any = None) -> tuple:
+    """``(out, *args)`` as input ``i``'s rule reads them: a linear primitive's rule applies the
+    primitive to the tangent and reads neither ``out`` nor input ``i``, so those two are passed as
+    ``stand_in``s (by default zero-strided arrays of their shape, for the batched sweep's reshaping)
+    and a compiled plan need not keep the steps that made them (the gradient's own value, in a
+    Hessian-vector product)."""
+    if not isinstance(prim.jvp, _LinearRules):
+        return (out, *args)
+    stand_in = stand_in or _shaped_like
+    return (stand_in(out), *args[:i], stand_in(args[i]), *args[i + 1 :])
+
+
+_ZERO_BYTES = bytes(16)  # read-only: the stand-ins cannot be written
+
+
+def _shaped_like(x: Any) -> Any:
+    """Zeros of ``x``'s shape and dtype in 16 bytes (every stride 0); anything else as it is."""
+    if type(x) is not np.ndarray or x.dtype.itemsize > len(_ZERO_BYTES) or x.dtype.hasobject:
+        return x
+    return np.ndarray(x.shape, x.dtype, _ZERO_BYTES, 0, (0,) * x.ndim)
+
+
+def _nothing(x: Any) -> None:
+    return None
 
 
 def _broadcast(t: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
@@ -103,6 +130,7 @@ def batched_jvp_of(
     tangents: Sequence[np.ndarray],
     batch: int,
     order: list[Tensor] | None = None,
+    one_hot: bool = False,
 ) -> list[np.ndarray]:
     """``jvp_of`` for ``batch`` tangents at once, on arrays: each tangent has shape
     ``(batch,) + input.shape`` and each result ``(batch,) + output.shape`` (row b is ``J t[b]``).
@@ -113,8 +141,15 @@ def batched_jvp_of(
     with its axis parameters moved past the batch axis (the reductions and moves of
     ``_SHIFTED``); any other rule runs once per row of the batch, so every graph works.
     ``order`` is ``toposort`` of the outputs that require grad, for a caller that has it already.
+
+    Between steps a batch may be kept factored, as :class:`_Scaled` ``scale ⊙ base`` (see there):
+    a chain of elementwise rules then runs on ``scale``, one entry per node entry rather than per
+    tangent, and ``one_hot`` (the tangents are the basis ``e_b`` of the input, ``batch`` of them)
+    lets a matrix product take the basis apart instead of multiplying by the identity.
     """
-    tangent_of: dict[int, np.ndarray] = {id(x): t for x, t in zip(inputs, tangents)}
+    tangent_of: dict[int, Any] = {
+        id(x): _Scaled(None, t, one_hot) if not STATE.anomaly else t for x, t in zip(inputs, tangents)
+    }
     if order is None:
         order = toposort([out for out in outputs if out.requires_grad])
     uses = _remaining_uses(order, outputs)
@@ -130,7 +165,8 @@ def batched_jvp_of(
                 if uses[id(parent)] == 0:
                     tangent_of.pop(id(parent), None)
     return [
-        tangent_of[id(out)] if id(out) in tangent_of else np.zeros((batch, *out.shape), out.dtype) for out in outputs
+        _dense(tangent_of[id(out)]) if id(out) in tangent_of else np.zeros((batch, *out.shape), out.dtype)
+        for out in outputs
     ]
 
 
@@ -145,16 +181,105 @@ def _remaining_uses(order: list[Tensor], outputs: Sequence[Tensor]) -> dict[int,
     return uses
 
 
-def _push_batched(node: Tensor, tangent_of: dict[int, np.ndarray], batch: int) -> np.ndarray | None:
+def _push_batched(node: Tensor, tangent_of: dict[int, Any], batch: int) -> Any:
     prim, params, out, args = node._prim, node._params, node.data, node._inputs
     want = (batch, *out.shape)
     total = None
     for i, t, rule in _incoming(node, tangent_of):
-        contribution = _batched_rule(prim, rule, i, t, out, args, params, want)  # its steps are taped
-        total = contribution if total is None else taped(added_gradients, total, contribution)
-    if total is not None and STATE.anomaly:
-        _check_finite(total, f"jvp of {prim.name}")
-    return total
+        contribution = _factored_rule(prim, rule, i, t, out, args, params, want) if type(t) is _Scaled else None
+        if contribution is None:
+            contribution = _batched_rule(prim, rule, i, _dense(t), out, args, params, want)  # its steps are taped
+        total = contribution if total is None else _added(total, contribution)
+    if total is None:
+        return None
+    if STATE.anomaly:
+        _check_finite(_dense(total), f"jvp of {prim.name}")
+        return _dense(total)
+    return total if type(total) is _Scaled else _Scaled(None, total, False)  # elementwise rules that follow scale it
+
+
+class _Scaled:
+    """A batch of tangents held as ``scale ⊙ base``: ``base`` of shape ``(batch,) + node.shape``,
+    ``scale`` of the node's shape (``None``: all ones) multiplied into every row.
+
+    An elementwise rule is diagonal and linear in its tangent, ``rule(s ⊙ b) = rule(s) ⊙ b``, so it
+    runs on ``scale`` alone (a vector where the batch is a matrix), and a chain of them costs one
+    pass over the batch, when it is made dense.  ``one_hot`` marks a base whose row ``b`` is the
+    basis vector ``e_b`` of the node (``batch == node.size``), which a matrix product takes apart
+    (``A @ e_b`` is column ``b`` of ``A``).  Eager and compiled sweeps both go through here, so
+    they stay bit-identical; the order of the products differs from a dense sweep by rounding.
+    """
+
+    __slots__ = ("base", "dense", "one_hot", "scale")
+
+    def __init__(self, scale: np.ndarray | None, base: np.ndarray, one_hot: bool) -> None:
+        self.scale, self.base, self.one_hot = scale, base, one_hot
+        self.dense: np.ndarray | None = None  # made once, however many nodes use it
+
+
+def _dense(t: Any) -> np.ndarray:
+    """The batch itself, ``base * scale`` (broadcast over the batch axis)."""
+    if type(t) is not _Scaled:
+        return t
+    if t.dense is None:
+        t.dense = t.base if t.scale is None else taped(np.multiply, t.base, t.scale)
+    return t.dense
+
+
+def _added(total: Any, contribution: Any) -> Any:
+    """The sum of two contributions; factored ones over the same base add their scales."""
+    if type(total) is _Scaled and type(contribution) is _Scaled and total.base is contribution.base:
+        ones = None if total.scale is not None and contribution.scale is not None else _ones(total.base)
+        left = total.scale if total.scale is not None else ones
+        right = contribution.scale if contribution.scale is not None else ones
+        return _Scaled(taped(added_gradients, left, right), total.base, total.one_hot)
+    return taped(added_gradients, _dense(total), _dense(contribution))
+
+
+def _ones(base: np.ndarray) -> np.ndarray:
+    return np.ones(base.shape[1:], base.dtype)
+
+
+def _factored_rule(
+    prim: Any, rule: Any, i: int, t: _Scaled, out: np.ndarray, args: tuple, params: dict, want: tuple
+) -> Any:
+    """The rule applied to a factored batch without making it dense, or None where it cannot be:
+    an elementwise rule on the scale (input and output of one shape), a reshape of both factors,
+    a matrix product of a one-hot base (the columns or rows of the other factor)."""
+    kind = _KIND.get(prim)
+    if kind is None:
+        kind = _KIND[prim] = _kind(prim)
+    if t.base.dtype != out.dtype or t.base.dtype.kind != "f":  # a change of precision on the way (the dense
+        return None  # batch decides the dtype), or complex tangents, which conj or abs treat as real pairs
+    if kind == "elementwise" and np.shape(args[i]) == out.shape:
+        if prim.name == "identity":
+            return t
+        scale = taped(rule, t.scale if t.scale is not None else _ones(t.base), *_read_by(prim, i, out, args), **params)
+        if type(scale) is np.ndarray and scale.shape == want[1:] and scale.dtype == t.base.dtype:
+            return _Scaled(scale, t.base, t.one_hot)
+        return None
+    if prim.name == "reshape":
+        scale = None if t.scale is None else taped(np.reshape, t.scale, out.shape)
+        return _Scaled(scale, taped(np.reshape, t.base, want), t.one_hot)
+    if kind == "matmul" and t.one_hot:
+        return _one_hot_product(i, t, args, want)
+    return None
+
+
+def _one_hot_product(i: int, t: _Scaled, args: tuple, want: tuple) -> np.ndarray | None:
+    """``A @ (s_b e_b)`` for every ``b``: column ``b`` of ``A`` times ``s_b`` (``A`` a matrix, the
+    tangent a vector); ``(s_b e_b) @ B``: row ``b`` of ``B`` times ``s_b`` (the tangent a vector
+    or a single row).  No product by the identity is computed."""
+    a, b = args
+    if np.result_type(a, b) != t.base.dtype:
+        return None
+    if i == 1 and np.ndim(a) == 2 and np.ndim(b) == 1:
+        columns = a if t.scale is None else taped(np.multiply, a, t.scale)
+        return taped(np.transpose, columns)
+    if i == 0 and np.ndim(b) == 2 and (np.ndim(a) == 1 or (np.ndim(a) == 2 and np.shape(a)[0] == 1)):
+        rows = b if t.scale is None else taped(np.multiply, b, taped(np.reshape, t.scale, (-1, 1)))
+        return taped(np.reshape, rows, want)
+    return None
 
 
 def _batched_rule(
@@ -168,6 +293,8 @@ def _batched_rule(
     kind = _KIND.get(prim)
     if kind is None:
         kind = _KIND[prim] = _kind(prim)
+    out, *read = _read_by(prim, i, out, args)
+    args = tuple(read)
     if kind == "matmul":
         result = taped(_matmul_batched, rule, i, t, out, args)
     elif kind == "elementwise":  # broadcasting keeps the batch axis in front

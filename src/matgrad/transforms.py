@@ -326,7 +326,8 @@ def _batched_columns(outputs: list[Tensor], var: Tensor) -> list[np.ndarray]:
     pieces: list[list[np.ndarray]] = [[] for _ in outputs]
     for start in range(0, columns, chunk):
         seeds = identity[start : start + chunk]
-        found = batched_jvp_of(outputs, [var], [seeds.reshape((-1, *var.shape))], len(seeds), order)
+        one_hot = len(seeds) == columns  # the whole basis in one sweep: products by it are taken apart
+        found = batched_jvp_of(outputs, [var], [seeds.reshape((-1, *var.shape))], len(seeds), order, one_hot)
         for piece, t in zip(pieces, found):
             piece.append(t)
     return [taped(_joined_columns, p, out.shape + var.shape, out.dtype) for p, out in zip(pieces, outputs)]
@@ -335,8 +336,9 @@ def _batched_columns(outputs: list[Tensor], var: Tensor) -> list[np.ndarray]:
 def _joined_columns(pieces: list[np.ndarray], shape: tuple[int, ...], dtype: Any) -> np.ndarray:
     """Chunks of ``(chunk,) + out.shape`` tangents, one per input entry, as the block
     ``out.shape + in.shape``: the stacked tangents are the Jacobian's columns, transposed."""
-    columns = np.concatenate([p.reshape(len(p), -1) for p in pieces])
-    return np.ascontiguousarray(columns.T.astype(dtype, copy=False)).reshape(shape)
+    rows = [p.reshape(len(p), -1) for p in pieces]
+    columns = rows[0] if len(rows) == 1 else np.concatenate(rows)  # one chunk: copied once, below
+    return np.array(columns.T, dtype=dtype, order="C").reshape(shape)  # a copy: a chunk may view a constant
 
 
 def hvp(f: Callable, primals: Sequence[Any], tangents: Sequence[Any]) -> tuple:

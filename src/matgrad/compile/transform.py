@@ -29,12 +29,13 @@ from typing import Any
 import numpy as np
 
 from ..pytree import tree_flatten, tree_map, tree_unflatten
-from ..reverse import TAPE
+from ..reverse import TAPE, added_gradients
 from ..state import STATE
 from ..tensor import Tensor
 from .trace import CompileError
 
 _MAX_PLANS = 8  # distinct signatures kept per function, as mg.compile keeps
+_ARRAYS = "arrays only"  # heads the signature of a call whose arguments are all NumPy arrays
 
 
 def is_transform(f: Callable) -> bool:
@@ -59,17 +60,17 @@ class CompiledTransform:
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         from . import _flatten_signature  # the package imports this module
 
-        leaves: list[Any] = []
-        key: list[Any] = []
-        _flatten_signature((args, kwargs), leaves, key)
-        if (
-            STATE.anomaly
-            or STATE.transform_depth
-            or TAPE.tape is not None  # inside another compiled transform's trace: its tape logs these steps
-            or any(type(x) is Tensor and x.requires_grad for x in leaves)
-        ):
-            return self.f(*args, **kwargs)  # a graph to keep, or anomaly checks: eager mode
-        signature = tuple(key)
+        if STATE.anomaly or STATE.transform_depth or TAPE.tape is not None:  # anomaly checks, or inside
+            return self.f(*args, **kwargs)  # another compiled transform's trace, whose tape logs these steps
+        if not kwargs and all(type(a) is np.ndarray for a in args):  # the common call, signed in one pass
+            leaves: list[Any] = list(args)
+            signature: Any = (_ARRAYS, *[(a.shape, a.dtype) for a in args])
+        else:
+            leaves, key = [], []
+            _flatten_signature((args, kwargs), leaves, key)
+            if any(type(x) is Tensor and x.requires_grad for x in leaves):
+                return self.f(*args, **kwargs)  # a graph to keep: eager mode
+            signature = tuple(key)
         if signature in self.plans:
             plan = self.plans[signature]
             if plan is None:
@@ -103,7 +104,8 @@ def _checked_plan(tape: _Tape, leaves: list, result: Any, eager: Callable, args:
     arguments moved a little and on arguments whose entries are shuffled (which moves the kinks a
     mask of ``relu``, ``abs`` or ``max`` depends on)."""
     outputs, treedef = tree_flatten(result)
-    function = _Writer(tape, leaves, outputs).compile()
+    writer = _Writer(tape, leaves, outputs)
+    function = writer.compile()
     _same(function(leaves), outputs, "the replayed plan differs from the eager run")
     for move, required in ((_nudged, True), (_shuffled, False)):
         _check_moved(function, eager, args, kwargs, move, required)
@@ -111,6 +113,7 @@ def _checked_plan(tape: _Tape, leaves: list, result: Any, eager: Callable, args:
     def plan(values: list) -> tuple[list, Any]:
         return function(values), treedef
 
+    plan.text = writer.text  # type: ignore[attr-defined]  # the generated source, for reading and profiling
     return plan
 
 
@@ -178,6 +181,44 @@ def _node_forward(prim: Any, params: dict, *values: Any) -> Any:
     """A recorded node's value from its inputs, as :func:`matgrad.tensor.record` computes it."""
     out = prim.forward(*values, **params) if params else prim.forward(*values)
     return out if type(out) is np.ndarray else np.asarray(out)
+
+
+def _is_reshape(function: Callable, args: tuple, kwargs: dict, result: Any) -> bool:
+    """Whether the step is ``np.reshape(x, shape)`` or the reshape primitive's forward on an
+    array, which ``x.reshape(shape)`` computes the same (``np.reshape`` calls the method)."""
+    from ..primitives import reshape  # the table, imported once it is loaded
+
+    if function is _node_forward:
+        if args[0] is not reshape:
+            return False
+        function, kwargs, args = reshape.forward, args[1], args[2:]
+    if function is not np.reshape and function is not reshape.forward:
+        return False
+    x, shape = _reshape_arguments(args, kwargs)
+    return type(x) is np.ndarray and type(result) is np.ndarray and type(shape) is tuple
+
+
+def _reshape_arguments(args: tuple, kwargs: dict) -> tuple[Any, Any]:
+    """``(x, shape)`` of a reshape step, the shape given by position or by keyword (else None)."""
+    if len(args) == 2 and not kwargs:
+        return args
+    if len(args) == 1 and set(kwargs) == {"shape"}:
+        return args[0], kwargs["shape"]
+    return None, None
+
+
+def _unwrapped_linear_rule(function: Callable, args: tuple) -> tuple[Callable, tuple]:
+    """A linear primitive's JVP rule, ``linear_jvp(t, out, *inputs)``, is the primitive applied to
+    the tangent in place of input ``i``; on arrays that is ``prim.forward`` itself (what
+    ``Primitive.__call__`` runs), so the plan calls the forward and skips the dispatch.  Any other
+    step as it is."""
+    linear_of = getattr(function, "linear_of", None)  # set by primitives.core._LinearRules
+    if linear_of is None or any(type(a) in (list, tuple) for a in args):
+        return function, args
+    prim, i = linear_of
+    forward = prim.forward
+    t, _, *inputs = args
+    return forward, (*inputs[:i], t, *inputs[i + 1 :])
 
 
 class _Tape:
@@ -257,17 +298,67 @@ class _Writer:
     def _step(self, k: int, entry: tuple) -> tuple[str, set[int]]:
         function, args, kwargs, result = entry
         used: set[int] = set()
-        if function is _node_forward:
+        if type(result) is np.ndarray and not self._reads_arguments((args, kwargs)):
+            self.names[id(result)] = self.bind("c", result)  # made from constants only: a constant of the plan
+            return "", used
+        function, args = _unwrapped_linear_rule(function, args)
+        same = next((a for a in args if a is result), None) if type(result) is np.ndarray else None
+        if same is None and function is _node_forward:
+            same = self._times_one(args[0].forward, args[2:], args[1], result)
+        elif same is None:
+            same = self._times_one(function, args, kwargs, result)
+        if same is not None:  # a rule that returns its argument, or x * 1, which is x bit for bit: no step
+            self.names[id(result)] = self._expr(same, used)
+            return "", used
+        if _is_reshape(function, args, kwargs, result):  # the method: no function call around it
+            x, shape = _reshape_arguments(*((args[2:], args[1]) if function is _node_forward else (args, kwargs)))
+            line = f"r{k} = {self._expr(x, used)}.reshape({self._expr(shape, used)})  # reshape"
+        elif function is added_gradients and not kwargs:  # the sum itself, without a call around it
+            line = f"r{k} = {self._expr(args[0], used)} + {self._expr(args[1], used)}  # added_gradients"
+        elif function is _node_forward:
             prim, params, *values = args
             call = self._call(self.bind("fw", prim.forward), values, params, used)
             line = f"r{k} = asarray({call})" if result.ndim == 0 else f"r{k} = {call}"
+            line += f"  # {prim.name}"
             self.env["asarray"] = np.asarray
         else:
             line = f"r{k} = {self._call(self.bind('f', function), list(args), kwargs, used)}"
+            line += f"  # {getattr(function, '__name__', type(function).__name__)}"  # for a reader of the plan
         if type(result) is np.ndarray:
             self.names[id(result)] = f"r{k}"
             self.producer[f"r{k}"] = k
         return line, used
+
+    def _reads_arguments(self, x: Any) -> bool:
+        """Whether ``x`` (a step's arguments) holds an argument of the plan or a step's result."""
+        if type(x) is np.ndarray:
+            name = self.names.get(id(x))
+            return name is not None and not name.startswith("c")
+        if type(x) in (tuple, list):
+            return any(self._reads_arguments(v) for v in x)
+        if type(x) is dict:
+            return any(self._reads_arguments(v) for v in x.values())
+        return False
+
+    def _times_one(self, function: Callable, args: tuple, kwargs: dict, result: Any) -> Any:
+        """``x`` when the step is ``multiply(x, ones)`` or ``multiply(ones, x)`` with ``ones`` a
+        constant of ones that broadcasting does not widen ``x`` by, and the dtype kept (real: a
+        complex product by 1 + 0j turns an infinite part into nan)."""
+        if function is not np.multiply or kwargs or len(args) != 2 or type(result) is not np.ndarray:
+            return None
+        if result.dtype.kind not in "fiu":
+            return None
+        for x, other in (args, args[::-1]):
+            if (
+                type(x) is np.ndarray
+                and type(other) is np.ndarray
+                and not self._reads_arguments(other)  # a constant of the plan
+                and x.shape == result.shape
+                and x.dtype == result.dtype
+                and np.all(other == 1)
+            ):
+                return x
+        return None
 
     def _call(self, function: str, args: list, kwargs: dict, used: set[int]) -> str:
         parts = [self._expr(a, used) for a in args]
