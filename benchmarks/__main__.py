@@ -57,6 +57,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         action="store_true",
         help="run every worker with OPENBLAS_CORETYPE and OPENBLAS_L2_SIZE unset (both)",
     )
+    parser.add_argument(
+        "--reuse-memory",
+        action="store_true",
+        help="raise glibc's mmap and trim thresholds in every worker, so that no framework pays page faults "
+        "for outputs it allocates anew each call (the report says which)",
+    )
     args = parser.parse_args(argv)
     start = time.perf_counter()
     settings = QUICK if args.quick else FULL
@@ -70,7 +76,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not specs:
         raise SystemExit("no workload matches")
     names = _frameworks(args.frameworks)
-    env = worker_environment(args.threads, args.unset_openblas_vars)
+    env = worker_environment(args.threads, args.unset_openblas_vars, reuse_memory=args.reuse_memory)
     runner = Runner([BY_NAME[n] for n in names], settings, args.threads, env)
     try:
         runner.start()

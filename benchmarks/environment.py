@@ -103,4 +103,8 @@ def describe(threads: int, unset_openblas: bool, worker_env: dict[str, str]) -> 
             facts[name] = f"{here} (`--unset-openblas-vars`: unset in every worker)"
         else:
             facts[name] = f"{here}; workers inherit it unchanged"
+    malloc = [f"{name}={worker_env[name]}" for name in ("MALLOC_MMAP_THRESHOLD_", "MALLOC_TRIM_THRESHOLD_")
+              if name in worker_env]
+    facts["memory"] = (f"reused in every worker ({', '.join(malloc)}: no fresh pages per call)" if malloc
+                       else "glibc's defaults: a block of 128 KiB or more gets fresh pages on every allocation")
     return facts

@@ -27,7 +27,15 @@ class WorkerError(RuntimeError):
     """The worker died, timed out or answered with an error."""
 
 
-def worker_environment(threads: int, unset_openblas: bool, base: dict[str, str] | None = None) -> dict[str, str]:
+#: glibc's malloc gives a block of at least 128 KiB its own fresh pages, faulted in on every call: a
+#: framework that allocates its outputs anew each call (torch, JAX) pays for them, NumPy's cached
+#: large blocks do not.  With these thresholds raised every worker reuses its memory.
+REUSED_MEMORY = {"MALLOC_MMAP_THRESHOLD_": str(256 << 20), "MALLOC_TRIM_THRESHOLD_": str(512 << 20)}
+
+
+def worker_environment(
+    threads: int, unset_openblas: bool, base: dict[str, str] | None = None, reuse_memory: bool = False
+) -> dict[str, str]:
     """The environment of every worker: the same thread count for every library.
 
     XLA has no flag for its pool's size: it uses the CPUs the process may run on, so a worker
@@ -35,7 +43,8 @@ def worker_environment(threads: int, unset_openblas: bool, base: dict[str, str] 
     many (``worker.main``), which holds every library to the count.
 
     ``OPENBLAS_CORETYPE`` and ``OPENBLAS_L2_SIZE`` pass through unchanged, unless
-    ``unset_openblas``, which removes both (never one alone, never a new value).
+    ``unset_openblas``, which removes both (never one alone, never a new value).  ``reuse_memory``
+    sets :data:`REUSED_MEMORY` for every worker alike.
     """
     env = dict(os.environ if base is None else base)
     for name in THREAD_VARIABLES:
@@ -46,6 +55,8 @@ def worker_environment(threads: int, unset_openblas: bool, base: dict[str, str] 
     if unset_openblas:
         for name in OPENBLAS_TUNING:
             env.pop(name, None)
+    if reuse_memory:
+        env.update(REUSED_MEMORY)
     import matgrad  # where the parent found it, so that the workers measure the same sources
 
     paths = [str(ROOT), str(Path(matgrad.__file__).resolve().parents[1])]

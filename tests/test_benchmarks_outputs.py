@@ -37,3 +37,15 @@ def test_every_benchmark_command_offers_the_folder_and_the_update(module):
     with contextlib.redirect_stdout(help_text), pytest.raises(SystemExit):
         main(["--help"])
     assert "--out-dir" in help_text.getvalue() and "--update-results" in help_text.getvalue()
+
+
+def test_reuse_memory_sets_the_same_malloc_thresholds_for_every_worker():
+    from benchmarks import environment
+    from benchmarks.pool import REUSED_MEMORY, worker_environment
+
+    plain = worker_environment(1, False, base={})
+    reused = worker_environment(1, False, base={}, reuse_memory=True)
+    assert not set(REUSED_MEMORY) & set(plain)
+    assert all(reused[name] == value for name, value in REUSED_MEMORY.items())
+    assert "reused in every worker" in environment.describe(1, False, reused)["memory"]
+    assert "fresh pages" in environment.describe(1, False, plain)["memory"]
