@@ -24,7 +24,7 @@ from typing import Any
 import numpy as np
 
 from ..symbolic.algebra import evaluate
-from ..symbolic.expr import Binary, Expr, Neg, Structural, Sym, Transpose
+from ..symbolic.expr import Binary, Expr, Neg, Structural, Sym, Transpose, children
 from ..symbolic.readable import readable
 from ..symbolic.render import render
 from ..symbolic.vec_jacobian import NotCoveredError, VecJacobian
@@ -370,18 +370,13 @@ _SHAPE_ONLY = frozenset({
 
 def _structural_kinds(expr: Expr) -> set[str]:
     own = {expr.kind} if isinstance(expr, Structural) else set()
-    return own.union(*(_structural_kinds(child) for child in _children(expr)))
-
-
-def _children(expr: Expr) -> list[Expr]:
-    children = [getattr(expr, name) for name in ("operand", "left", "right") if hasattr(expr, name)]
-    return children + list(getattr(expr, "arguments", ()))
+    return own.union(*(_structural_kinds(child) for child in children(expr)))
 
 
 def _symbols(expr: Expr) -> set[str]:
     if isinstance(expr, Sym):
         return {expr.name}
-    return set().union(*(_symbols(child) for child in _children(expr)))
+    return set().union(*(_symbols(child) for child in children(expr)))
 
 
 def _structure(graph: Graph, variables: list[Tensor]) -> tuple:

@@ -7,7 +7,7 @@ from typing import Any
 import numpy as np
 
 from ..symbolic import Expr, Num, Sym, latex_name, render
-from ..symbolic.readable import _children
+from ..symbolic.expr import children
 from ..symbolic.render import scalar_test
 from . import readings
 from .derive import Derivation, Line, _environment
@@ -81,7 +81,7 @@ def _symbols_in(expr: Expr) -> set[str]:
         node = stack.pop()
         if isinstance(node, Sym):
             found.add(node.name)
-        stack.extend(_children(node))
+        stack.extend(children(node))
     return found
 
 

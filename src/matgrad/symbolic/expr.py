@@ -239,3 +239,12 @@ def symbols(*names: str) -> tuple[Sym, ...]:
     return tuple(Sym(n) for n in names)
 
 
+def children(expr: Expr) -> tuple[Expr, ...]:
+    """The operands of ``expr``, left to right (none for a symbol or a number)."""
+    if isinstance(expr, Apply):
+        return expr.arguments
+    if isinstance(expr, (Neg, Transpose, Structural)):
+        return (expr.operand,)
+    if isinstance(expr, Binary):
+        return (expr.left, expr.right)
+    return ()

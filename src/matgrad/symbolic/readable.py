@@ -37,7 +37,7 @@ from typing import Any
 import numpy as np
 
 from .algebra import evaluate, is_filled_number, simplify
-from .expr import Apply, Binary, Expr, Neg, Num, Structural, Sym, Transpose
+from .expr import Apply, Binary, Expr, Neg, Num, Structural, Sym, Transpose, children
 from .render import render
 
 #: structural operations that are linear sums of their operand: Σ (a + b) = Σ a + Σ b
@@ -132,22 +132,12 @@ def _size(expr: Expr) -> int:
     while stack and count <= _MAX_NODES:
         node = stack.pop()
         count += 1
-        stack.extend(_children(node))
+        stack.extend(children(node))
     return count
 
 
-def _children(expr: Expr) -> tuple[Expr, ...]:
-    if isinstance(expr, Apply):
-        return expr.arguments
-    if isinstance(expr, (Neg, Transpose, Structural)):
-        return (expr.operand,)
-    if isinstance(expr, Binary):
-        return (expr.left, expr.right)
-    return ()
-
-
 def _symbols(expr: Expr) -> bool:
-    return isinstance(expr, Sym) or any(_symbols(child) for child in _children(expr))
+    return isinstance(expr, Sym) or any(_symbols(child) for child in children(expr))
 
 
 def key(expr: Expr) -> Key:
@@ -802,4 +792,4 @@ def _is_diag(expr: Expr) -> bool:
 
 
 def _mentions(expr: Expr, name: str) -> bool:
-    return (isinstance(expr, Sym) and expr.name == name) or any(_mentions(c, name) for c in _children(expr))
+    return (isinstance(expr, Sym) and expr.name == name) or any(_mentions(c, name) for c in children(expr))
