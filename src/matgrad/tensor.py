@@ -347,8 +347,11 @@ def record(prim: Primitive, args: tuple, params: dict) -> Tensor:
     if STATE.grad_enabled:
         for arg in args:
             if type(arg) is Tensor and arg.requires_grad:
-                if out.dtype is _FLOAT64:  # a float32 parameter upcast by float64 data: say so
-                    _warn_upcast(prim, args, values)
+                if out.dtype is _FLOAT64:  # a float32 input upcast: by float64 data, if a parameter? say so
+                    for value in values:  # inline: a float64 model's every step passes here
+                        if type(value) is np.ndarray and value.dtype is _FLOAT32:
+                            _warn_upcast(prim, args, values)
+                            break
                 node.requires_grad = True
                 node._prim = prim
                 node._parents = args
