@@ -22,27 +22,13 @@ from matgrad.formula.guards import MAX_INTERMEDIATE_ELEMENTS
 from matgrad.playground import create_app, running
 from matgrad.playground.engine import MAX_FORMULA_CHARS, answer
 from matgrad.playground.server import MAX_BODY_BYTES
+from playground_http import get, post
 
 NETWORK = {"formula": "0.5*sum((sigmoid(W@x + b) - y)**2)", "shapes": "W=3x4, x=4x1, b=3x1, y=3x1"}
 LINEAR = {"formula": "0.5*sum((W@x - y)**2)", "shapes": "W=3x4, x=4x1, y=3x1", "wrt": "W"}
 TRANSPOSED = {**LINEAR, "claim": "x @ (W@x - y).T"}  # (W x − y) xᵀ written the other way round
 RIGHT = {**LINEAR, "claim": "(W@x - y) @ x.T"}
 SLOW = {"formula": "sum(inv(A) @ inv(A) @ inv(A))", "shapes": "A=1000x1000"}  # ~12 s of work here: overruns 1.5 s
-
-
-def post(url: str, path: str, body: object, timeout: float = 120) -> tuple[int, dict]:
-    data = body if isinstance(body, bytes) else json.dumps(body).encode()
-    request = urllib.request.Request(url.rstrip("/") + path, data=data, headers={"Content-Type": "application/json"})
-    try:
-        with urllib.request.urlopen(request, timeout=timeout) as response:
-            return response.status, json.loads(response.read())
-    except urllib.error.HTTPError as error:
-        return error.code, json.loads(error.read())
-
-
-def get(url: str, path: str, timeout: float = 60) -> tuple[int, bytes]:
-    with urllib.request.urlopen(url.rstrip("/") + path, timeout=timeout) as response:
-        return response.status, response.read()
 
 
 @pytest.fixture(scope="module")

@@ -25,16 +25,7 @@ from matgrad.playground.surface import (
     surface_options,
 )
 from matgrad.playground.training import SettingsError, TrainSession, settings_of, split_data
-
-
-def post(url: str, path: str, body: object, timeout: float = 120) -> tuple[int, dict]:
-    request = urllib.request.Request(url.rstrip("/") + path, data=json.dumps(body).encode(),
-                                     headers={"Content-Type": "application/json"})
-    try:
-        with urllib.request.urlopen(request, timeout=timeout) as response:
-            return response.status, json.loads(response.read())
-    except urllib.error.HTTPError as error:
-        return error.code, json.loads(error.read())
+from playground_http import post
 
 
 def _drawn(session: TrainSession, **options) -> dict:

@@ -3,26 +3,14 @@ against backpropagation written by hand in NumPy, and the HTTP routes on a real 
 
 from __future__ import annotations
 
-import json
 import time
-import urllib.error
-import urllib.request
 
 import numpy as np
 import pytest
 
 from matgrad.playground import create_app, running
 from matgrad.playground.training import MAX_UNITS, TRAIL, SettingsError, TrainSession, settings_of
-
-
-def call(url: str, path: str, body: object | None = None, timeout: float = 60) -> tuple[int, dict]:
-    data = None if body is None else json.dumps(body).encode()
-    request = urllib.request.Request(url.rstrip("/") + path, data=data, headers={"Content-Type": "application/json"})
-    try:
-        with urllib.request.urlopen(request, timeout=timeout) as response:
-            return response.status, json.loads(response.read())
-    except urllib.error.HTTPError as error:
-        return error.code, json.loads(error.read())
+from playground_http import post
 
 
 def test_200_steps_on_moons_raise_the_test_accuracy():
@@ -134,27 +122,27 @@ def test_settings_out_of_range_are_refused_in_one_line(request_, words):
 
 def test_sessions_over_http_play_in_the_background_and_survive_bad_requests():
     with running(create_app(workers=1)) as url:
-        status, started = call(url, "/api/train/new", {"data": "xor", "layers": "6", "optimizer": "sgd", "lr": 0.3})
+        status, started = post(url, "/api/train/new", {"data": "xor", "layers": "6", "optimizer": "sgd", "lr": 0.3})
         assert status == 200 and started["state"]["step"] == 0 and started["data"]["classes"] == 2
         key = started["session"]
-        assert call(url, "/api/train/control", {"session": key, "action": "step"})[1]["state"]["step"] == 1
+        assert post(url, "/api/train/control", {"session": key, "action": "step"})[1]["state"]["step"] == 1
         for bad in ({"session": key, "action": "rewind"}, {"session": key, "action": "step", "steps": 10**6},
                     {"session": "nobody", "action": "play"}):
-            status, body = call(url, "/api/train/control", bad)
+            status, body = post(url, "/api/train/control", bad)
             assert status == 400 and body["error"].startswith("train: ")
-        assert call(url, "/api/train/new", {"layers": "9999"})[0] == 400  # refused: the session stays
-        assert call(url, f"/api/train/state?session={key}")[1]["state"]["step"] == 1
-        taken_over = call(url, f"/api/train/state?session={key}&data=1")[1]  # what a page taking it over needs
+        assert post(url, "/api/train/new", {"layers": "9999"})[0] == 400  # refused: the session stays
+        assert post(url, f"/api/train/state?session={key}")[1]["state"]["step"] == 1
+        taken_over = post(url, f"/api/train/state?session={key}&data=1")[1]  # what a page taking it over needs
         assert taken_over["settings"]["data"] == "xor" and len(taken_over["data"]["train"]["X"]) == 300
-        assert call(url, "/api/train/state?session=nobody")[0] == 404
+        assert post(url, "/api/train/state?session=nobody")[0] == 404
 
-        assert call(url, "/api/train/control", {"session": key, "action": "play"})[1]["state"]["playing"]
+        assert post(url, "/api/train/control", {"session": key, "action": "play"})[1]["state"]["playing"]
         deadline, step = time.monotonic() + 60, 1
         while step < 50 and time.monotonic() < deadline:  # the background task trains on its own
             time.sleep(0.05)
-            step = call(url, f"/api/train/state?session={key}")[1]["state"]["step"]
-        paused = call(url, "/api/train/control", {"session": key, "action": "pause"})[1]["state"]
+            step = post(url, f"/api/train/state?session={key}")[1]["state"]["step"]
+        paused = post(url, "/api/train/control", {"session": key, "action": "pause"})[1]["state"]
         assert paused["step"] >= 50 and not paused["playing"]
         time.sleep(0.3)
-        later = call(url, f"/api/train/state?session={key}")[1]["state"]["step"]
+        later = post(url, f"/api/train/state?session={key}")[1]["state"]["step"]
         assert later - paused["step"] <= 4  # at most the tick under way when paused
