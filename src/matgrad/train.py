@@ -309,11 +309,18 @@ def _eager_step(
     model: Any, loss: Callable, xb: np.ndarray, yb: np.ndarray, regularizer: Callable | None
 ) -> tuple[np.ndarray, np.ndarray]:
     """Forward and backward of one minibatch, recorded as usual; the data loss and the outputs."""
-    out = model(Tensor(xb))
-    data_loss = loss(out, yb)
-    objective = data_loss + regularizer(model) if regularizer is not None else data_loss
+    objective, data_loss, out = _objective(model, loss, xb, yb, regularizer)
     objective.backward()
     return data_loss.data, out.data
+
+
+def _objective(
+    model: Any, loss: Callable, xb: np.ndarray, yb: np.ndarray, regularizer: Callable | None
+) -> tuple[Tensor, Tensor, Tensor]:
+    """The minibatch's objective (data loss plus penalty), its data loss and the outputs, recorded."""
+    out = model(Tensor(xb))
+    data_loss = loss(out, yb)
+    return (data_loss + regularizer(model) if regularizer is not None else data_loss), data_loss, out
 
 
 def _closure_step(
@@ -325,9 +332,7 @@ def _closure_step(
 
     def closure() -> Tensor:
         optimizer.zero_grad()
-        out = model(Tensor(xb))
-        data_loss = loss(out, yb)
-        objective = data_loss + regularizer(model) if regularizer is not None else data_loss
+        objective, data_loss, out = _objective(model, loss, xb, yb, regularizer)
         objective.backward(create_graph=optimizer.closure == "graph")
         if not first:
             first.append((data_loss.data, out.data))
@@ -350,9 +355,7 @@ class CompiledStep:
         self.model, self.loss = model, loss
 
         def objective(xb: np.ndarray, targets: np.ndarray) -> tuple[Tensor, tuple[Tensor, Tensor]]:
-            out = model(Tensor(xb))
-            data_loss = loss(out, targets)
-            total = data_loss + regularizer(model) if regularizer is not None else data_loss
+            total, data_loss, out = _objective(model, loss, xb, targets, regularizer)
             return total, (data_loss, out)
 
         self.compiled = compile_backward(objective, has_aux=True)
