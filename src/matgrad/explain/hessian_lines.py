@@ -15,6 +15,7 @@ from .api import Text
 from .derive import Derivation
 from .graph import Graph, Quantity
 from .hessian import HINT, HessianPlan, NotCoveredError, derive_hessian
+from .render import cell, cell_math
 
 TITLE = ("Hessian (n×n, entry (i, j) = ∂²f/∂xᵢ∂xⱼ over the entries of x in C order): one matrix "
          "expression, evaluated once, not n Hessian-vector products")
@@ -110,8 +111,8 @@ def hessian_markdown(lines: list[HessianLine]) -> str:
     """A table as ``explain``'s Markdown writes its lines: formulas in ``$…$``, shape, check."""
     out = [f"*{TITLE}*", "", "| Hessian | formula | shape | check |", "| --- | --- | --- | --- |"]
     for line in lines:
-        formula = _cell(f"{NOT_COVERED}: {line.problem}") if line.plan is None else _cell_math(line.plan.text(True))
-        out.append(f"| {_cell_math(line.latex_name)} | {formula} | {line.shape} | {line.mark} |")
+        formula = cell(f"{NOT_COVERED}: {line.problem}") if line.plan is None else cell_math(line.plan.text(True))
+        out.append(f"| {cell_math(line.latex_name)} | {formula} | {line.shape} | {line.mark} |")
     return "\n".join(out)
 
 
@@ -145,15 +146,6 @@ def hessian_html(lines: list[HessianLine]) -> str:
         cells = [math(line.latex_name), formula, words(str(line.shape)), words(line.mark)]
         out.append("<tr>" + "".join(f"<td{left}>{cell}</td>" for cell in cells) + "</tr>")
     return "\n".join([*out, "</tbody>", "</table>", "</div>"])
-
-
-def _cell_math(tex: str) -> str:
-    """A formula as one Markdown table cell: a ``|`` would end the cell, so bars are ``\\vert``/``\\Vert``."""
-    return "$" + tex.replace("\\|", "\\Vert ").replace("|", "\\vert ") + "$"
-
-
-def _cell(text: str) -> str:
-    return text.replace("|", "\\|")
 
 
 class Hessians(Text):

@@ -205,7 +205,7 @@ def to_markdown(derivation: Derivation, notation: str, title: str) -> str:
     out = [f"**{title}**", *(f"*{line}*" for line in layout_line(derivation))]
     out += ["", "| quantity | definition | shape |", "| --- | --- | --- |"]
     for name, definition, shape in forward_lines(derivation, latex=True):
-        out.append(f"| {_cell_math(name)} | {_cell_math(definition)} | {shape} |")
+        out.append(f"| {cell_math(name)} | {cell_math(definition)} | {shape} |")
     out += [
         "",
         f"*{TITLES[notation]}*",
@@ -217,18 +217,18 @@ def to_markdown(derivation: Derivation, notation: str, title: str) -> str:
         product = ", ".join(line.products)
         name, formula = latex_name(line.name), formula_text(derivation, line.formula, latex=True)
         formula += notes(derivation, line, latex=True)
-        out.append(f"| {_cell_math(name)} | {_cell_math(formula)} | {line.shape} | {_cell(product)} | {_mark(line)} |")
+        out.append(f"| {cell_math(name)} | {cell_math(formula)} | {line.shape} | {cell(product)} | {_mark(line)} |")
     out += ["", check_summary(derivation)]
     return "\n".join(out)
 
 
-def _cell_math(tex: str) -> str:
+def cell_math(tex: str) -> str:
     """A formula as one Markdown table cell: a ``|`` (``\\left|x\\right|``, ``\\|x\\|``) would end
     the cell, so bars are written ``\\vert``/``\\Vert``, which read the same in every renderer."""
     return "$" + tex.replace("\\|", "\\Vert ").replace("|", "\\vert ") + "$"
 
 
-def _cell(text: str) -> str:
+def cell(text: str) -> str:
     return text.replace("|", "\\|")
 
 
