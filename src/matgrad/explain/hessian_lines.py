@@ -4,7 +4,6 @@ against the engine's second derivatives and rendered as text, Markdown, LaTeX or
 from __future__ import annotations
 
 from dataclasses import dataclass
-from html import escape
 from typing import Any
 
 import numpy as np
@@ -15,7 +14,7 @@ from .api import Text
 from .derive import Derivation
 from .graph import Graph, Quantity
 from .hessian import HINT, HessianPlan, NotCoveredError, derive_hessian
-from .render import cell, cell_math
+from .render import cell, cell_math, html_math, html_table, html_words
 
 TITLE = ("Hessian (n×n, entry (i, j) = ∂²f/∂xᵢ∂xⱼ over the entries of x in C order): one matrix "
          "expression, evaluated once, not n Hessian-vector products")
@@ -131,21 +130,12 @@ def hessian_latex(lines: list[HessianLine]) -> str:
 
 def hessian_html(lines: list[HessianLine]) -> str:
     """The Markdown table as HTML, each formula one ``$…$`` for MathJax (as ``explain``'s HTML)."""
-    def words(text: str) -> str:
-        return escape(text, quote=False).replace("$", r"\$")
-
-    def math(tex: str) -> str:
-        return "$" + escape(tex, quote=False) + "$"
-
-    left = ' style="text-align: left"'
-    out = ['<div class="matgrad-hessian">', f"<p><em>{words(TITLE)}</em></p>", "<table>", "<thead><tr>"
-           + "".join(f"<th{left}>{h}</th>" for h in ("Hessian", "formula", "shape", "check")) + "</tr></thead>",
-           "<tbody>"]
+    rows = []
     for line in lines:
-        formula = words(f"{NOT_COVERED}: {line.problem}") if line.plan is None else math(line.plan.text(True))
-        cells = [math(line.latex_name), formula, words(str(line.shape)), words(line.mark)]
-        out.append("<tr>" + "".join(f"<td{left}>{cell}</td>" for cell in cells) + "</tr>")
-    return "\n".join([*out, "</tbody>", "</table>", "</div>"])
+        formula = html_words(f"{NOT_COVERED}: {line.problem}") if line.plan is None else html_math(line.plan.text(True))
+        rows.append([html_math(line.latex_name), formula, html_words(str(line.shape)), html_words(line.mark)])
+    table = html_table(["Hessian", "formula", "shape", "check"], rows)
+    return "\n".join(['<div class="matgrad-hessian">', f"<p><em>{html_words(TITLE)}</em></p>", *table, "</div>"])
 
 
 class Hessians(Text):

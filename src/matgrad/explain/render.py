@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from html import escape
 from typing import Any
 
 import numpy as np
@@ -243,6 +244,24 @@ def to_latex(derivation: Derivation) -> str:
     return "\\begin{aligned}\n" + "\n".join(rows).rstrip("\\ ") + "\n\\end{aligned}"
 
 
+def html_words(text: str) -> str:
+    """Text for HTML that MathJax also reads: escaped, and a ``$`` written ``\\$`` (MathJax's escape)."""
+    return escape(text, quote=False).replace("$", r"\$")
+
+
+def html_math(tex: str) -> str:
+    """One formula, one ``$…$`` block for MathJax."""
+    return "$" + escape(tex, quote=False) + "$"
+
+
+def html_table(head: list[str], rows: list[list[str]]) -> list[str]:
+    """An HTML table, left-aligned (as the Markdown tables), its cells given as HTML."""
+    left = ' style="text-align: left"'
+    out = ["<table>", "<thead><tr>" + "".join(f"<th{left}>{h}</th>" for h in head) + "</tr></thead>", "<tbody>"]
+    out += ["<tr>" + "".join(f"<td{left}>{entry}</td>" for entry in row) + "</tr>" for row in rows]
+    return [*out, "</tbody>", "</table>"]
+
+
 def to_html(derivation: Derivation, notation: str, title: str) -> str:
     """The Markdown rendering's tables written as HTML, each formula one ``$…$`` for MathJax.
 
@@ -250,30 +269,18 @@ def to_html(derivation: Derivation, notation: str, title: str) -> str:
     formula containing ``|`` (``\\left|x\\right|``) splits apart.  Text is HTML-escaped, ``$``
     in it written ``\\$`` (MathJax's escape), so only the formulas' delimiters reach MathJax.
     """
-    from html import escape
-
-    def words(text: str) -> str:
-        return escape(text, quote=False).replace("$", r"\$")
-
-    def math(tex: str) -> str:
-        return "$" + escape(tex, quote=False) + "$"
-
-    def table(head: list[str], rows: list[list[str]]) -> list[str]:
-        left = ' style="text-align: left"'
-        out = ["<table>", "<thead><tr>" + "".join(f"<th{left}>{h}</th>" for h in head) + "</tr></thead>", "<tbody>"]
-        out += ["<tr>" + "".join(f"<td{left}>{cell}</td>" for cell in row) + "</tr>" for row in rows]
-        return [*out, "</tbody>", "</table>"]
-
-    out = ['<div class="matgrad-explanation">', f"<p><strong>{words(title)}</strong></p>"]
-    out += [f"<p><em>{words(line)}</em></p>" for line in layout_line(derivation)]
-    forward = [[math(name), math(text), words(str(shape))] for name, text, shape in forward_lines(derivation, True)]
-    out += table(["quantity", "definition", "shape"], forward)
-    out.append(f"<p><em>{words(TITLES[notation])}</em></p>")
+    out = ['<div class="matgrad-explanation">', f"<p><strong>{html_words(title)}</strong></p>"]
+    out += [f"<p><em>{html_words(line)}</em></p>" for line in layout_line(derivation)]
+    forward = [[html_math(name), html_math(text), html_words(str(shape))]
+               for name, text, shape in forward_lines(derivation, True)]
+    out += html_table(["quantity", "definition", "shape"], forward)
+    out.append(f"<p><em>{html_words(TITLES[notation])}</em></p>")
     backward = []
     for line in derivation.lines:
         formula = formula_text(derivation, line.formula, latex=True) + notes(derivation, line, latex=True)
-        cells = [math(latex_name(line.name)), math(formula), words(str(line.shape)), words(", ".join(line.products))]
-        backward.append([*cells, words(_mark(line))])
-    out += table(["gradient", "formula", "shape", "product", "check"], backward)
-    out += [f"<p>{words(check_summary(derivation))}</p>", "</div>"]
+        cells = [html_math(latex_name(line.name)), html_math(formula), html_words(str(line.shape)),
+                 html_words(", ".join(line.products))]
+        backward.append([*cells, html_words(_mark(line))])
+    out += html_table(["gradient", "formula", "shape", "product", "check"], backward)
+    out += [f"<p>{html_words(check_summary(derivation))}</p>", "</div>"]
     return "\n".join(out)
