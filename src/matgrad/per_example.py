@@ -326,10 +326,13 @@ def _meet(node: Tensor, g: np.ndarray, status: dict[int, str], scale: int, per_r
     """Where a free input meets the batch: its per-row gradients from ``node``'s cotangent ``g``."""
     prim, params = node._prim, node._params
     args = [_value(p) for p in node._parents]
+    pooled = status[id(node)] == POOLED
+    # the per-example rules are linear in g: scale the cotangent, not the larger per-row result
+    g_rows = taped(np.multiply, g, scale) if scale != 1 and not pooled else g
     for i, parent in enumerate(node._parents):
         if not _is_free_input(parent, status):
             continue
-        if status[id(node)] == POOLED:  # a penalty added to the loss: the same for every row
+        if pooled:  # a penalty added to the loss: the same for every row
             if prim.name not in ("add", "sub"):
                 raise _unsupported(node, i, "it scales a value summed over the batch by a parameter")
             _accumulate(per_row, parent, taped(_one_row, prim.vjp[i], g, node.data, args, params))
@@ -337,8 +340,7 @@ def _meet(node: Tensor, g: np.ndarray, status: dict[int, str], scale: int, per_r
         rule = PER_EXAMPLE_RULES.get(prim.name)
         if rule is None:
             raise _unsupported(node, i, "it has no per-example rule")
-        rows = taped(rule, prim, i, g, node.data, args, params)
-        _accumulate(per_row, parent, taped(np.multiply, rows, scale) if scale != 1 else rows)
+        _accumulate(per_row, parent, taped(rule, prim, i, g_rows, node.data, args, params))
 
 
 def _one_row(rule: Any, g: np.ndarray, out: np.ndarray, args: list, params: dict) -> np.ndarray:
