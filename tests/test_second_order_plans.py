@@ -112,7 +112,28 @@ def test_hvp_plan_keeps_three_products_and_no_dispatch():
     text = next(iter(compiled.plans.values())).text
     assert text.count("# matmul") == 3, text  # W x, W v and the product back: not the gradient's own Wᵀg
     assert "linear_jvp" not in text, text  # a linear rule is its primitive's forward, called directly
-    assert ".reshape(" in text and "fw" in text, text  # a reshape as the array's method
+    assert "fw" in text, text  # the recorded gradient's steps, each its primitive's forward
+    assert ".reshape(" not in text, text  # a single vector's product back is g @ W, not a reshaped GEMM
+    assert text.count("# multiply") == 1, text  # d(t ⊙ t) = ṫ ⊙ t + t ⊙ ṫ: the second product is the first
+
+
+def test_plan_shares_a_repeated_ufunc_step_and_keeps_the_order_where_it_matters():
+    def f(x, y):
+        return mg.sum((x * y) * (y * x)) + mg.sum((x - y) * (y - x)) + mg.sum(mg.exp(x) + mg.exp(x))
+
+    gradient = mg.grad(f, argnums=(0, 1))
+    compiled = mg.compile(gradient)
+    for scale in (1.0, -3.0):
+        x, y = scale * rng.standard_normal(5), rng.standard_normal(5)
+        oracles = (2 * x * y * y - 2 * (x - y) + 2 * np.exp(x), 2 * x * x * y + 2 * (x - y))
+        for got, want, oracle in zip(compiled(x, y), gradient(x, y), oracles):
+            assert np.array_equal(got, want)
+            np.testing.assert_allclose(got, oracle, rtol=1e-12)
+    text = next(iter(compiled.plans.values())).text
+    forward = text.split("_vjp")[0]  # the recorded forward, before the first rule of the backward sweep
+    assert forward.count("# mul") == 3, text  # x ⊙ y once (y ⊙ x is it), its square, (x − y) ⊙ (y − x)
+    assert forward.count("# sub") == 2, text  # x − y and y − x are not the same step
+    assert forward.count("# exp") == 1, text
 
 
 def test_plan_folds_multiplications_by_one_only_where_nothing_widens():

@@ -221,6 +221,10 @@ def _unwrapped_linear_rule(function: Callable, args: tuple) -> tuple[Callable, t
     return forward, (*inputs[:i], t, *inputs[i + 1 :])
 
 
+#: ufuncs whose two operands may be swapped without changing a bit of the result (IEEE + and × commute)
+_COMMUTATIVE = {np.add, np.multiply}
+
+
 class _Tape:
     """The array-level steps of one traced call, in order: ``(function, args, kwargs, result)``."""
 
@@ -248,6 +252,7 @@ class _Writer:
         self.env: dict[str, Any] = {}
         self.names: dict[int, str] = {}  # id of an array -> the local that holds it
         self.producer: dict[str, int] = {}  # local -> the step that made it
+        self.computed: dict[tuple, str] = {}  # a ufunc step's _ufunc_key -> the local that holds its result
         self.head: list[str] = []
         self._bind_arguments(leaves)
         steps = [self._step(k, entry) for k, entry in enumerate(tape.entries)]
@@ -310,6 +315,10 @@ class _Writer:
         if same is not None:  # a rule that returns its argument, or x * 1, which is x bit for bit: no step
             self.names[id(result)] = self._expr(same, used)
             return "", used
+        key = self._ufunc_key(function, args, kwargs, result)
+        if key in self.computed:  # the same ufunc of the same locals as an earlier step: its result, bit for bit
+            self.names[id(result)] = self.computed[key]
+            return "", used
         if _is_reshape(function, args, kwargs, result):  # the method: no function call around it
             x, shape = _reshape_arguments(*((args[2:], args[1]) if function is _node_forward else (args, kwargs)))
             line = f"r{k} = {self._expr(x, used)}.reshape({self._expr(shape, used)})  # reshape"
@@ -327,7 +336,24 @@ class _Writer:
         if type(result) is np.ndarray:
             self.names[id(result)] = f"r{k}"
             self.producer[f"r{k}"] = k
+        if key is not None:
+            self.computed[key] = f"r{k}"
         return line, used
+
+    def _ufunc_key(self, function: Callable, args: tuple, kwargs: dict, result: Any) -> tuple | None:
+        """What makes a ufunc step (or a node's ufunc forward) equal to another: the ufunc and the
+        locals it reads, in either order where it commutes (``r2 * r13`` repeats ``r13 * r2``: the
+        two halves of ``d(t ⊙ t)``).  None for any other step, or one that reads a constant."""
+        if function is _node_forward and not args[1]:
+            function, args = args[0].forward, args[2:]
+        if function is added_gradients:
+            function = np.add
+        if type(function) is not np.ufunc or kwargs or type(result) is not np.ndarray:
+            return None
+        names = [self.names.get(id(a)) if type(a) is np.ndarray else None for a in args]
+        if None in names or any(name.startswith("c") for name in names):  # constants are bound anew each time
+            return None
+        return (function, *(sorted(names) if function in _COMMUTATIVE else names))
 
     def _reads_arguments(self, x: Any) -> bool:
         """Whether ``x`` (a step's arguments) holds an argument of the plan or a step's result."""

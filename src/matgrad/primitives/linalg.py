@@ -60,6 +60,8 @@ def _rows_times(g: Any, m: Any, shape: tuple[int, ...]) -> Any:
     batched by ``reverse.batched_grad_of``) one GEMM, where ``M @ g[..., None]`` would be a
     loop of matrix-vector products over the stack.
     """
+    if g.ndim == 1:  # one vector: the product itself (no reshapes for a compiled plan to replay)
+        return g @ m
     return (g.reshape((-1, g.shape[-1])) @ m).reshape(g.shape[:-1] + shape)
 
 
