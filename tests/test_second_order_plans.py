@@ -115,6 +115,25 @@ def test_hvp_plan_keeps_three_products_and_no_dispatch():
     assert "fw" in text, text  # the recorded gradient's steps, each its primitive's forward
     assert ".reshape(" not in text, text  # a single vector's product back is g @ W, not a reshaped GEMM
     assert text.count("# multiply") == 1, text  # d(t ⊙ t) = ṫ ⊙ t + t ⊙ ṫ: the second product is the first
+    assert "# mul\n" not in text and "# sub" not in text, text  # 1 − t ⊙ t: read by no rule the plan calls
+
+
+def test_unread_positions_are_the_parameters_no_instruction_reads():
+    from matgrad.compile.transform import _unread_positions
+
+    def captured(t, out, x):
+        return lambda: x + t  # x and t are read by the inner function
+
+    def rebinds(t, out, x):
+        x = t
+        return x
+
+    assert _unread_positions(lambda t, out, x, y: -t) == {1, 2, 3}
+    assert _unread_positions(lambda t, out, x: t * out) == {2}
+    assert _unread_positions(captured) == {1}
+    assert _unread_positions(rebinds) == {1}  # a store counts as a use: never passed None by mistake
+    assert _unread_positions(lambda *args: args[0]) == set()
+    assert _unread_positions(np.multiply) == set()  # not Python code: every argument is read
 
 
 def test_plan_shares_a_repeated_ufunc_step_and_keeps_the_order_where_it_matters():

@@ -21,7 +21,9 @@ signature then runs eagerly for good, and ``fallbacks`` says why.
 
 from __future__ import annotations
 
+import dis
 import functools
+import types
 import warnings
 from collections.abc import Callable
 from typing import Any
@@ -36,6 +38,17 @@ from .trace import CompileError
 
 _MAX_PLANS = 8  # distinct signatures kept per function, as mg.compile keeps
 _ARRAYS = "arrays only"  # heads the signature of a call whose arguments are all NumPy arrays
+_UNTRACED = object()  # a signature with no plan yet (None: one that runs eagerly)
+
+
+def _arrays_signature(args: tuple) -> tuple | None:
+    """The signature of the common call, every argument a NumPy array: their shapes and dtypes."""
+    key: list[Any] = [_ARRAYS]
+    for a in args:
+        if type(a) is not np.ndarray:
+            return None
+        key += (a.shape, a.dtype)
+    return tuple(key)
 
 
 def is_transform(f: Callable) -> bool:
@@ -58,26 +71,25 @@ class CompiledTransform:
         self.traces = 0
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
-        from . import _flatten_signature  # the package imports this module
-
         if STATE.anomaly or STATE.transform_depth or TAPE.tape is not None:  # anomaly checks, or inside
             return self.f(*args, **kwargs)  # another compiled transform's trace, whose tape logs these steps
-        if not kwargs and all(type(a) is np.ndarray for a in args):  # the common call, signed in one pass
-            leaves: list[Any] = list(args)
-            signature: Any = (_ARRAYS, *[(a.shape, a.dtype) for a in args])
-        else:
+        signature = None if kwargs else _arrays_signature(args)
+        leaves: Any = args
+        if signature is None:
+            from . import _flatten_signature  # the package imports this module
+
             leaves, key = [], []
             _flatten_signature((args, kwargs), leaves, key)
             if any(type(x) is Tensor and x.requires_grad for x in leaves):
                 return self.f(*args, **kwargs)  # a graph to keep: eager mode
             signature = tuple(key)
-        if signature in self.plans:
-            plan = self.plans[signature]
-            if plan is None:
-                return self.f(*args, **kwargs)
-            outputs, treedef = plan(leaves)
-            return tree_unflatten(treedef, outputs)
-        return self._trace(signature, args, kwargs, leaves)
+        plan = self.plans.get(signature, _UNTRACED)
+        if plan is _UNTRACED:
+            return self._trace(signature, args, kwargs, list(leaves))
+        if plan is None:
+            return self.f(*args, **kwargs)
+        outputs, treedef = plan(leaves)
+        return tree_unflatten(treedef, outputs)
 
     def _trace(self, signature: Any, args: tuple, kwargs: dict, leaves: list) -> Any:
         self.traces += 1
@@ -221,6 +233,28 @@ def _unwrapped_linear_rule(function: Callable, args: tuple) -> tuple[Callable, t
     return forward, (*inputs[:i], t, *inputs[i + 1 :])
 
 
+def _unread_positions(function: Callable) -> frozenset[int]:
+    """The positional parameters a Python function never reads (``-t``, the JVP of ``x − y`` in
+    ``y``, takes ``out, x, y`` and reads none), so a plan need not compute what it passes there."""
+    code = getattr(function, "__code__", None)
+    if type(function) is not types.FunctionType or code is None:
+        return frozenset()
+    return _unread_parameters(code)
+
+
+@functools.cache
+def _unread_parameters(code: types.CodeType) -> frozenset[int]:
+    names = code.co_varnames[: code.co_argcount]
+    if {"locals", "vars", "eval", "exec"} & set(code.co_names):
+        return frozenset()
+    read = set(code.co_cellvars)  # captured by an inner function: read there
+    for instruction in dis.get_instructions(code):
+        if instruction.opname.startswith(("LOAD_FAST", "STORE_FAST", "DELETE_FAST", "LOAD_DEREF", "LOAD_CLOSURE")):
+            value = instruction.argval  # a name, or a pair of names (LOAD_FAST_LOAD_FAST, Python 3.13)
+            read.update(value if isinstance(value, tuple) else (value,))
+    return frozenset(i for i, name in enumerate(names) if name not in read)
+
+
 #: ufuncs whose two operands may be swapped without changing a bit of the result (IEEE + and × commute)
 _COMMUTATIVE = {np.add, np.multiply}
 
@@ -331,7 +365,8 @@ class _Writer:
             line += f"  # {prim.name}"
             self.env["asarray"] = np.asarray
         else:
-            line = f"r{k} = {self._call(self.bind('f', function), list(args), kwargs, used)}"
+            unread = _unread_positions(function)  # passed as None: their producers may drop out
+            line = f"r{k} = {self._call(self.bind('f', function), list(args), kwargs, used, unread)}"
             line += f"  # {getattr(function, '__name__', type(function).__name__)}"  # for a reader of the plan
         if type(result) is np.ndarray:
             self.names[id(result)] = f"r{k}"
@@ -386,8 +421,10 @@ class _Writer:
                 return x
         return None
 
-    def _call(self, function: str, args: list, kwargs: dict, used: set[int]) -> str:
-        parts = [self._expr(a, used) for a in args]
+    def _call(
+        self, function: str, args: list, kwargs: dict, used: set[int], unread: frozenset[int] = frozenset()
+    ) -> str:
+        parts = ["None" if i in unread else self._expr(a, used) for i, a in enumerate(args)]
         parts += [f"{key}={self._expr(value, used)}" for key, value in kwargs.items()]
         return f"{function}({', '.join(parts)})"
 
