@@ -1,10 +1,11 @@
 """LBFGS and Newton on problems with known minimizers, against PyTorch's LBFGS iteration counts.
 
-The TORCH_* constants were measured once with torch 2.13.0+cpu (torch.optim.LBFGS, the same
+The TORCH_* constants were measured with torch 2.13.0+cpu (torch.optim.LBFGS, the same
 problems, starting points, data and settings as the tests below; CI has no torch).  "iters to
 tol" is the smallest ``max_iter`` (with ``max_eval = 10 * max_iter``) after which one ``step``
 call leaves the parameters within ``tol`` of the minimizer (max abs error); "n_iter" and "err"
 are the iterations a single ``step`` ran before a stopping test fired, and the error then.
+``tests_peers/test_lbfgs_torch_counts.py`` measures them again with torch installed.
 """
 
 import itertools
