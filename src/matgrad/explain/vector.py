@@ -4,7 +4,7 @@ Backpropagation never forms a Jacobian: it computes ``uᵀJ``, the VJP, for one 
 with u as a symbol, the VJP of ``f = σ(W x)`` is ``∂(uᵀf)/∂x = Wᵀ (σ'(W x) ⊙ u)``, a formula linear
 in u, and the matrix in front of u is the Jacobian's transpose: ``Jᵀ = Wᵀ diag(σ'(W x))``, so
 ``J = ∂f/∂x = diag(σ'(W x)) W``.  :func:`explain_jacobian` derives the VJP lines (each checked
-against the engine with a random u), reads J off them (symbolic/readable.py's ``operator``), and
+against the engine with a random u), reads J off them (symbolic/operator.py), and
 checks J against the engine's VJPs with the basis vectors u = e₁, …, e_m, row by row.
 
 Layouts: the *numerator* layout writes J as m×n (row i is ∂fᵢ/∂x), the *denominator* layout as
@@ -19,7 +19,8 @@ import numpy as np
 
 from ..reverse import grad_of
 from ..symbolic import Expr, Transpose, evaluate
-from ..symbolic.readable import operator, readable
+from ..symbolic.operator import operator
+from ..symbolic.readable import readable
 from ..tensor import Tensor
 from .api import Explanation, explain
 from .derive import UPSTREAM, Derivation, _environment

@@ -41,7 +41,7 @@ from .expr import Apply, Binary, Expr, Neg, Num, Structural, Sym, Transpose, chi
 from .render import render
 
 #: structural operations that are linear sums of their operand: Σ (a + b) = Σ a + Σ b
-_SUMS = frozenset({"sum", "row_sum", "row_dot", "sum_broadcast"})
+SUMS = frozenset({"sum", "row_sum", "row_dot", "sum_broadcast"})
 #: facts about an input (the draw constraints) that make it equal to its transpose
 _SYMMETRIC = frozenset({"symmetric", "spd"})
 #: structural operations whose result is a symmetric matrix: diag(v)ᵀ = diag(v), Iᵀ = I
@@ -96,7 +96,7 @@ def readable(
         return Reading(expr)
     best, best_cost = Reading(expr), _cost(expr, names)
     for multiply_out in (False, True):
-        reader = _Reader(env, facts or {}, multiply_out)
+        reader = Reader(env, facts or {}, multiply_out)
         try:
             with np.errstate(all="ignore"):
                 candidate = reader.expr(simplify(expr))
@@ -155,21 +155,21 @@ def key(expr: Expr) -> Key:
     return ("b", expr.op, key(expr.left), key(expr.right))
 
 
-def _chain(expr: Expr) -> list[Expr]:
+def chain_of(expr: Expr) -> list[Expr]:
     """The factors of a matrix product A B C, in order."""
     if isinstance(expr, Binary) and expr.op == "@":
-        return _chain(expr.left) + _chain(expr.right)
+        return chain_of(expr.left) + chain_of(expr.right)
     return [expr]
 
 
-def _product(factors: list[Expr], op: str) -> Expr:
+def product_of(factors: list[Expr], op: str) -> Expr:
     result = factors[0]
     for factor in factors[1:]:
         result = Binary(op, result, factor)
     return result
 
 
-class _Reader:
+class Reader:
     """One reading: the normal form of a formula (:meth:`terms`) and the formula built back from
     it with its common factors taken out (:meth:`build`)."""
 
@@ -194,6 +194,10 @@ class _Reader:
 
     def shape(self, expr: Expr) -> tuple[int, ...]:
         return self.value(expr).shape
+
+    def terms_in_brackets(self, atom: Expr) -> list[Term] | None:
+        """The terms of a sum this reading put in brackets as one atom, or None."""
+        return self._sums.get(key(atom))
 
     def _assume(self, lhs: Expr, rhs: Expr) -> None:
         if all(key(lhs) != key(seen) for seen, _ in self.assumptions):
@@ -264,7 +268,7 @@ class _Reader:
         if expr.kind == "per_count":  # g / N: a division by the count of entries averaged
             count = 1.0 / float(np.asarray(expr.evaluate_with(np.ones(()), {})).reshape(-1)[0])
             return self.multiply(self.terms(expr.operand), [self.atom(self._count(count), -1)])
-        if expr.kind in _SUMS:
+        if expr.kind in SUMS:
             return self._summed(expr)
         if self._is_transpose(expr):
             return self.transposed(self.terms(expr.operand))
@@ -279,15 +283,13 @@ class _Reader:
             return self.terms(expr.operand)  # one number shown as itself (a per-matrix copy of det)
         if expr.text == "{0}" and not _symbols(expr.operand) and self._filled(expr):  # c copied, however
             shape, number = self.shape(expr), float(self.value(expr).reshape(-1)[0])
-            ones = Structural("spread", Num(1.0), "{0}", "{0}", lambda _v, _c: np.ones(shape))
-            return [Term(number, ((key(ones), ones, 1),))] if number != 0 else []
+            spread = ones(shape)
+            return [Term(number, ((key(spread), spread, 1),))] if number != 0 else []
         if expr.kind == "spread" and self._copies(expr):  # a copied over an array: a ⊙ 𝟏
-            ones = dataclasses.replace(expr, operand=Num(1.0))
-            return self.multiply(self.terms(expr.operand), [self.atom(ones)])
+            spread = dataclasses.replace(expr, operand=Num(1.0))
+            return self.multiply(self.terms(expr.operand), [self.atom(spread)])
         if expr.kind == "times_identity" and self._square(expr):  # g I: the number g times I
-            n = self.shape(expr)[0]
-            identity = Structural("identity", Num(1.0), "I", "I", lambda _v, _c: np.eye(n))
-            return self.multiply(self.terms(expr.operand), [self.atom(identity)])
+            return self.multiply(self.terms(expr.operand), [self.atom(identity(self.shape(expr)[0]))])
         if not _symbols(expr.operand) and self.value(expr).size == 1:  # a number written as an operation
             return [Term(float(self.value(expr).reshape(-1)[0]))] if self.value(expr).reshape(-1)[0] != 0 else []
         return [self.atom(dataclasses.replace(expr, operand=self.expr(expr.operand)))]
@@ -364,7 +366,7 @@ class _Reader:
                     return [self.atom(Binary("@", self.build(left), self.build(right)))]
                 chain = self._cleaned(chain_a + chain_b)  # a number on one side only scales the other
                 term = Term(a.coefficient * b.coefficient, scalars_a + scalars_b)
-                out.append(self._times(term, self.atom(_product(chain, "@"))))
+                out.append(self._times(term, self.atom(product_of(chain, "@"))))
         return self.collect(out)
 
     def _split(self, term: Term) -> tuple[Factors, list[Expr]]:
@@ -374,7 +376,7 @@ class _Reader:
         if not arrays:
             return scalars, []
         if len(arrays) == 1 and arrays[0][2] == 1:
-            return scalars, _chain(arrays[0][1])
+            return scalars, chain_of(arrays[0][1])
         return scalars, [self.monomial(Term(1.0, arrays))]
 
     def _cleaned(self, chain: list[Expr]) -> list[Expr]:
@@ -441,7 +443,7 @@ class _Reader:
         if isinstance(factor, Num):
             return factor
         if isinstance(factor, Binary) and factor.op == "@":
-            return _product([self.transpose(f) for f in reversed(_chain(factor))], "@")
+            return product_of([self.transpose(f) for f in reversed(chain_of(factor))], "@")
         bracketed = self._sums.get(key(factor))
         if bracketed is not None:  # (a + b)ᵀ = aᵀ + bᵀ
             return self.build(self.transposed(bracketed))
@@ -594,7 +596,7 @@ class _Reader:
         chains = {}
         for i, term in enumerate(terms):
             if len(term.factors) == 1 and term.factors[0][2] == 1:
-                factors = _chain(term.factors[0][1])
+                factors = chain_of(term.factors[0][1])
                 if len(factors) > 1:
                     chains[i] = factors
         best: tuple[int, str, list[int]] | None = None
@@ -612,7 +614,7 @@ class _Reader:
         inner = []
         for i in members:
             rest = chains[i][1:] if side == "left" else chains[i][:-1]
-            inner.append(Term(terms[i].coefficient, ((key(_product(rest, "@")), _product(rest, "@"), 1),)))
+            inner.append(Term(terms[i].coefficient, ((key(product_of(rest, "@")), product_of(rest, "@"), 1),)))
         bracket = self.build(inner)
         factored = Binary("@", shared, bracket) if side == "left" else Binary("@", bracket, shared)
         new = self.atom(factored)
@@ -625,9 +627,9 @@ class _Reader:
         for _, atom, exponent in term.factors:
             power = atom if abs(exponent) == 1 else Binary("^", atom, Num(float(abs(exponent))))
             (numerator if exponent > 0 else denominator).append(power)
-        body = _product(numerator, "*") if numerator else Num(1.0)
+        body = product_of(numerator, "*") if numerator else Num(1.0)
         if denominator:
-            body = Binary("/", body, _product(denominator, "*"))
+            body = Binary("/", body, product_of(denominator, "*"))
         c = term.coefficient
         if c == 1:
             return body
@@ -638,95 +640,8 @@ class _Reader:
         scaled = Binary("*", Num(abs(c)), body)
         return Neg(scaled) if c < 0 else scaled
 
-    # ----- a linear map read off its formula ------------------------------------------------------
 
-    def operator(self, terms: list[Term], u: str, column: bool, shape: tuple[int, ...]) -> Expr | None:
-        """M with Σ terms = M u (``column``) or u M, the sum having ``shape``: see :func:`operator`."""
-        total: Expr | None = None
-        for term in terms:
-            part = self._operator_of_term(term, u, column, shape)
-            if part is None:
-                return None
-            total = part if total is None else Binary("+", total, part)
-        return total
-
-
-    def _operator_of_term(self, term: Term, u: str, column: bool, shape: tuple[int, ...]) -> Expr | None:
-        carrying = [f for f in term.factors if _mentions(f[1], u)]
-        if len(carrying) != 1 or carrying[0][2] != 1:
-            return None
-        inner = self._operator_of_atom(carrying[0][1], u, column)
-        if inner is None:
-            return None
-        number = self.value(carrying[0][1]).size == 1  # the carrier is one number, such as sᵀu
-        scalars, matrices = [], []
-        for _, factor, exponent in term.factors:
-            if factor is carrying[0][1]:
-                continue
-            power = factor if exponent == 1 else Binary("^", factor, Num(float(exponent)))
-            if self.shape(factor) == ():
-                scalars.append(power)
-            elif len(self.shape(factor)) <= 2 and min(self.shape(factor), default=1) == 1:
-                # v ⊙ (M u) = diag(v) M u; v times the number (m u) is the outer product v m u
-                matrices.append(power if number else diag_of(power))
-            else:
-                return None
-        if number and not matrices and int(np.prod(shape)) > 1:  # one number added to every entry: 𝟏 (m u)
-            n = int(np.prod(shape))
-            matrices.append(ones((n, 1) if column else (1, n)))
-        result = inner
-        for m in matrices:
-            result = Binary("@", m, result) if column else Binary("@", result, m)
-        for s in scalars:
-            result = Binary("*", s, result)
-        return result if term.coefficient == 1 else Binary("*", Num(term.coefficient), result)
-
-    def _operator_of_sum(self, summed: Structural, u: str, column: bool) -> Expr | None:
-        """Σ (v ⊙ M u) over a whole vector is vᵀ M u (rows: u M vᵀ): M's sum weighted by v."""
-        total: Expr | None = None
-        n = int(np.prod(self.shape(summed.operand)))
-        for term in self.normal(summed.operand):
-            carrying = [f for f in term.factors if _mentions(f[1], u)]
-            others = [f for f in term.factors if not _mentions(f[1], u)]
-            numbers = [f for f in others if self.value(f[1]).size == 1]
-            vectors = [f for f in others if self.value(f[1]).size != 1]
-            if len(carrying) != 1 or carrying[0][2] != 1 or len(vectors) > 1 or (vectors and vectors[0][2] != 1):
-                return None
-            inner = self._operator_of_atom(carrying[0][1], u, column)
-            if inner is None:
-                return None
-            weight = self.transpose(vectors[0][1]) if vectors else ones((1, n) if column else (n, 1))
-            part = Binary("@", weight, inner) if column else Binary("@", inner, weight)
-            for _, number, exponent in numbers:
-                part = Binary("*", number if exponent == 1 else Binary("^", number, Num(float(exponent))), part)
-            part = part if term.coefficient == 1 else Binary("*", Num(term.coefficient), part)
-            total = part if total is None else Binary("+", total, part)
-        return total
-
-    def _operator_of_atom(self, atom: Expr, u: str, column: bool) -> Expr | None:
-        if isinstance(atom, Sym) and atom.name == u:
-            return identity(int(np.size(self.env[u])))
-        if isinstance(atom, Structural) and atom.kind in _SUMS and self.value(atom).size == 1:
-            return self._operator_of_sum(atom, u, column)
-        bracketed = self._sums.get(key(atom))
-        if bracketed is not None:
-            return self.operator(bracketed, u, column, self.shape(atom))
-        factors = _chain(atom)
-        if len(factors) < 2:  # a product such as σ'(z) ⊙ u, written as one factor of a chain
-            terms = self.normal(atom)
-            if len(terms) == 1 and len(terms[0].factors) == 1 and terms[0].factors[0][0] == key(atom):
-                return None  # no further to take apart
-            return self.operator(terms, u, column, self.shape(atom))
-        carrier, rest = (factors[-1], factors[:-1]) if column else (factors[0], factors[1:])
-        if any(_mentions(f, u) for f in rest):
-            return None
-        inner = self._operator_of_atom(carrier, u, column)
-        if inner is None:
-            return None
-        return Binary("@", _product(rest, "@"), inner) if column else Binary("@", inner, _product(rest, "@"))
-
-
-# ----- a linear map read off its formula: the Jacobian from a VJP --------------------------------------
+# ----- the matrices a reading writes ---------------------------------------------------------------------
 
 
 def diag_of(v: Expr) -> Structural:
@@ -736,25 +651,13 @@ def diag_of(v: Expr) -> Structural:
     )
 
 
-def ones(shape: tuple[int, int]) -> Structural:
+def ones(shape: tuple[int, ...]) -> Structural:
     """𝟏: a column (or row) of ones, as the gradient of a sum spreads a number."""
     return Structural("spread", Num(1.0), "{0}", "{0}", lambda _v, _c: np.ones(shape))
 
 
 def identity(n: int) -> Structural:
     return Structural("identity", Num(1.0), "I", "I", lambda _v, _c: np.eye(n))
-
-
-def operator(expr: Expr, u: str, env: dict[str, Any], column: bool) -> Expr | None:
-    """The matrix M of a formula linear in the vector ``u``: ``expr = M u`` (``column``) or
-    ``expr = u M`` (rows), read off the normal form term by term (``v ⊙ (A u)`` is
-    ``diag(v) A u``); None when the formula is not written that way."""
-    reader = _Reader(env, {}, multiply_out=False)
-    try:
-        with np.errstate(all="ignore"):
-            return reader.operator(reader.normal(simplify(expr)), u, column, np.shape(evaluate(expr, env)))
-    except (KeyError, ValueError, TypeError, IndexError):
-        return None
 
 
 def _softmax_from(log_softmax: Structural) -> Structural:
@@ -789,7 +692,3 @@ def _inverse_pair(a: Expr, b: Expr) -> bool:
 
 def _is_diag(expr: Expr) -> bool:
     return isinstance(expr, Structural) and expr.kind == "diag_of"
-
-
-def _mentions(expr: Expr, name: str) -> bool:
-    return (isinstance(expr, Sym) and expr.name == name) or any(_mentions(c, name) for c in children(expr))
