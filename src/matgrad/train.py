@@ -455,6 +455,11 @@ def fit(
         history if history is not None else History(),
     )
     state.epoch = len(state.history)
+    if getattr(optimizer, "closure", None) == "residuals":
+        raise TypeError(
+            f"fit: {type(optimizer).__name__} minimizes ½‖r‖² of residuals its closure returns, not a loss over "
+            f"minibatches; call its step(closure) yourself, or train with optim.LBFGS or optim.Newton"
+        )
     closure_optimizer = getattr(optimizer, "closure", None) is not None  # steps through its own closure
     step = compiled_step(model, loss, regularizer) if compiled and not closure_optimizer else None
     total = state.epoch + epochs

@@ -30,6 +30,10 @@ Schedules set ``optimizer.lr`` from its initial value η₀ once per epoch e (``
     StepLR     η = η₀ γ^⌊e/s⌋
     CosineLR   η = η_min + (η₀ − η_min)(1 + cos(πe/T))/2  for e ≤ T,  η_min after
 
+Second order, stepped through a closure as in PyTorch (``opt.step(closure)``): :class:`LBFGS`
+and :class:`Newton` minimize the loss the closure returns; :class:`GaussNewton` (and
+Levenberg-Marquardt) minimizes ``½‖r‖²`` of the residuals it returns.
+
 ``state_dict()`` of an optimizer or a schedule is a flat dict: ``"type"``, hyperparameters and
 counts as scalars, per-parameter buffers under ``"<buffer>.<index in params>"`` (``"momentum.0"``,
 ``"exp_avg.3"``, ``"exp_avg_sq.3"``, Adam's per-parameter ``"step.3"``).  It saves as ``.npz``
@@ -45,12 +49,14 @@ from .factory import (
     optimizer_from_state,
     schedule_from_state,
 )
+from .gauss_newton import GaussNewton
 from .lbfgs import LBFGS
 from .newton import Newton
 from .optimizers import SGD, Adam, AdamW, Optimizer
 from .schedules import ConstantLR, CosineLR, LRSchedule, StepLR
 
 __all__ = [
-    "LBFGS", "Newton", "OPTIMIZERS", "SCHEDULES", "SGD", "Adam", "AdamW", "ConstantLR", "CosineLR", "LRSchedule",
-    "Optimizer", "StepLR", "make_optimizer", "make_schedule", "optimizer_from_state", "schedule_from_state",
+    "LBFGS", "GaussNewton", "Newton", "OPTIMIZERS", "SCHEDULES", "SGD", "Adam", "AdamW", "ConstantLR", "CosineLR",
+    "LRSchedule", "Optimizer", "StepLR", "make_optimizer", "make_schedule", "optimizer_from_state",
+    "schedule_from_state",
 ]

@@ -19,8 +19,8 @@ least-squares solution of minimum norm (``np.linalg.lstsq``).  When the result i
 direction (``gᵀp ≥ 0``: H is not positive definite there, as near a saddle or a maximum), the step
 falls back to steepest descent, ``p = −g``; a positive ``damping`` avoids both.
 
-Gauss-Newton for least-squares residuals is not provided: for ``f = ½‖r(x)‖²`` it would take
-``Jᵀ J`` instead of H, and this class with the full Hessian covers those small problems too.
+For least squares, ``f = ½‖r(x)‖²``, :class:`~matgrad.optim.GaussNewton` takes ``JᵀJ`` in place of
+H (no second derivative), with Levenberg-Marquardt damping.
 """
 
 from __future__ import annotations
@@ -39,6 +39,21 @@ from .optimizers import Optimizer
 
 _ARMIJO = 1e-4
 _HALVINGS = 30  # the line search gives up (and takes no step) after this many
+
+
+def jacobian_rows(output: Tensor, params: list[Tensor]) -> np.ndarray:
+    """``∂ output / ∂ x``: one row per entry of ``output``, one column per entry of the parameters
+    (flat, in order); all rows in one batched reverse sweep where the graph's rules allow."""
+    n = output.size
+    seeds = np.eye(n, dtype=output.dtype).reshape((n, *output.shape))
+    blocks = batched_grad_of(output, params, seeds, toposort([output]))
+    if blocks is None:  # a rule that cannot carry a batch axis: one sweep per row
+        blocks = [np.empty((n, *p.data.shape), dtype=p.data.dtype) for p in params]
+        for k in range(n):
+            found = grad_of([output], params, [seeds[k]], retain_graph=True)
+            for block, value in zip(blocks, found):
+                block[k] = np.asarray(value.data if isinstance(value, Tensor) else value)
+    return np.concatenate([np.asarray(b).reshape(n, -1) for b in blocks], axis=1)
 
 
 class Newton(Optimizer):
@@ -110,22 +125,9 @@ class Newton(Optimizer):
         for p, gi in zip(self.params, grads):
             # Rows stay zero for a parameter without a gradient, or one whose gradient is constant.
             if gi is not None and gi.requires_grad and p.data.size:
-                H[row : row + p.data.size] = self._rows(gi)
+                H[row : row + p.data.size] = jacobian_rows(gi, self.params)
             row += p.data.size
         return g, (H + H.T) / 2
-
-    def _rows(self, gi: Tensor) -> np.ndarray:
-        """``∂ gi / ∂ x``: one row per entry of ``gi``, one column per flat parameter entry."""
-        n = gi.size
-        seeds = np.eye(n, dtype=gi.dtype).reshape((n, *gi.shape))
-        blocks = batched_grad_of(gi, self.params, seeds, toposort([gi]))
-        if blocks is None:  # a rule that cannot carry a batch axis: one sweep per row
-            blocks = [np.empty((n, *p.data.shape), dtype=p.data.dtype) for p in self.params]
-            for k in range(n):
-                found = grad_of([gi], self.params, [seeds[k]], retain_graph=True)
-                for block, value in zip(blocks, found):
-                    block[k] = np.asarray(value.data if isinstance(value, Tensor) else value)
-        return np.concatenate([np.asarray(b).reshape(n, -1) for b in blocks], axis=1)
 
     def _direction(self, g: np.ndarray, H: np.ndarray) -> np.ndarray:
         A = H + self.damping * np.eye(len(g), dtype=H.dtype) if self.damping else H

@@ -29,7 +29,8 @@ class Optimizer:
     _HYPER: ClassVar[tuple[str, ...]] = ()
     # How ``step`` is called: None, after the caller's backward; "grad", ``step(closure)`` whose
     # closure runs backward itself (it may be called several times); "graph", the same with
-    # ``backward(create_graph=True)`` so that the step can differentiate the gradient again.
+    # ``backward(create_graph=True)`` so that the step can differentiate the gradient again;
+    # "residuals", ``step(closure)`` whose closure returns residuals, not a loss (fit refuses it).
     closure: ClassVar[str | None] = None
 
     def __init__(self, params: Iterable[Tensor], lr: float) -> None:
