@@ -25,7 +25,7 @@ import pytest
 import matgrad as mg
 
 ROOT = Path(__file__).resolve().parent.parent
-TUTORIALS = ("backprop", "explain-and-check", "training", "transforms")
+TUTORIALS = ("backprop", "explain-and-check", "training", "transforms", "second-order")
 FENCE_EXEC = re.compile(r'^```python exec="on"', re.MULTILINE)
 
 
@@ -116,6 +116,17 @@ def test_the_transforms_tutorial_shows_the_dot_product_test(site):
     assert products and products[1] == products[2]
     assert "per-example gradients, shape (5, 3)" in text
     assert "Hessian is symmetric: True" in text
+
+
+def test_the_second_order_tutorial_shows_three_hessians_agree_and_each_optimizer_converge(site):
+    text = article(site, "tutorials/second-order")
+    assert "sweep, closed form and hand formula agree: True" in text
+    assert re.search(r"∂²f/∂w² = Xᵀ diag\(.*\) X\s+\(4, 4\)\s+✓", text)
+    assert "compiled equals eager, bit for bit: True" in text
+    gradients = [float(g) for g in re.findall(r"\|∇f\| after the step (\d\.\de[+-]\d+)", text)]
+    assert len(gradients) == 6 and gradients[-1] < 1e-12 and gradients[-2] < gradients[-3] ** 1.5  # quadratic
+    assert re.search(r"L-BFGS: x = \[0\.99999\d 0\.99999\d\] after \d+ iterations", text)
+    assert "a = 2.500000000, k = -1.300000000, c = 0.400000000" in text
 
 
 def test_the_api_page_lists_grad_with_its_docstring(site):
