@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from matgrad.explain.command import formula_explanation
-from matgrad.explain.derive import _environment
+from matgrad.explain.derive import environment
 from matgrad.formula import FormulaError, parse
 from matgrad.symbolic import evaluate
 from matgrad.tensor import Tensor
@@ -38,7 +38,7 @@ def check_against_differences(explanation, line, text: str, wrt: str, layout: st
     graph = explanation.derivation.graph
     values = {q.name: q.value for q in graph.quantities if q.is_leaf}
     values.update({c.name: c.value for c in graph.constants if c.name})
-    shown = np.asarray(evaluate(line.formula, _environment(explanation.derivation))).reshape(line.shape)
+    shown = np.asarray(evaluate(line.formula, environment(explanation.derivation))).reshape(line.shape)
     expected = finite_differences(text, values, wrt)
     np.testing.assert_allclose(shown if layout == "numerator" else shown.T, expected, atol=1e-7)
 

@@ -18,7 +18,7 @@ from .primitives import broadcast_to
 from .primitives.core import _LinearRules
 from .reverse import added_gradients, taped, toposort
 from .state import STATE, enable_grad
-from .tensor import Tensor, _check_finite
+from .tensor import Tensor, raise_if_not_finite
 
 
 def jvp_of(
@@ -76,7 +76,7 @@ def _push(node: Tensor, tangent_of: dict[int, Any], create_graph: bool) -> Any:
     if total.shape != node.shape:
         total = broadcast_to(total, shape=node.shape) if create_graph else taped(_broadcast, total, node.shape)
     if STATE.anomaly:
-        _check_finite(total.data if type(total) is Tensor else total, f"jvp of {prim.name}")
+        raise_if_not_finite(total.data if type(total) is Tensor else total, f"jvp of {prim.name}")
     return total
 
 
@@ -193,7 +193,7 @@ def _push_batched(node: Tensor, tangent_of: dict[int, Any], batch: int) -> Any:
     if total is None:
         return None
     if STATE.anomaly:
-        _check_finite(_dense(total), f"jvp of {prim.name}")
+        raise_if_not_finite(_dense(total), f"jvp of {prim.name}")
         return _dense(total)
     return total if type(total) is _Scaled else _Scaled(None, total, False)  # elementwise rules that follow scale it
 

@@ -22,7 +22,7 @@ import numpy as np
 
 from .primitives.core import constant_ones
 from .state import STATE, enable_grad
-from .tensor import Tensor, _check_finite
+from .tensor import Tensor, raise_if_not_finite
 
 
 class _TapeSlot:
@@ -242,7 +242,7 @@ def _propagate(
             gi = rule(g, out, *args, **params)
         if STATE.anomaly:
             where = f"backward of {prim.name} (gradient for input {i} of shape {parent.shape})"
-            _check_finite(gi.data if type(gi) is Tensor else gi, where)
+            raise_if_not_finite(gi.data if type(gi) is Tensor else gi, where)
         _add_gradient(parent, gi, pending, reached, heap)
 
 

@@ -359,7 +359,7 @@ def record(prim: Primitive, args: tuple, params: dict) -> Tensor:
                 node._params = params
                 node._seq = _next_seq()
                 if STATE.anomaly:
-                    _check_finite(out, f"forward of {prim.name}")
+                    raise_if_not_finite(out, f"forward of {prim.name}")
                 return node
     node.requires_grad = False
     node._prim = node._parents = node._inputs = node._params = None
@@ -416,7 +416,7 @@ def _check_differentiable_dtype(dtype: np.dtype, name: str | None) -> None:
         )
 
 
-def _check_finite(array: Any, where: str) -> None:
+def raise_if_not_finite(array: Any, where: str) -> None:
     if not np.all(np.isfinite(array)):
         bad = "NaN" if np.any(np.isnan(array)) else "Inf"
         raise FloatingPointError(f"detect_anomaly: {where} produced {bad}")

@@ -130,7 +130,7 @@ def derive(
         derivation._by_quantity[id(quantity)] = line
     cache: dict[int, Expr] = {}
     for line in derivation.lines:
-        line.formula = _gradient(derivation, line.quantity, cache)
+        line.formula = gradient_formula(derivation, line.quantity, cache)
         for consumer, argnum in line.quantity.consumers:  # the step that makes this line
             _note(line.products, _product_name(consumer, argnum, line.quantity))
             _note(line.reasons, consumer.prim.notation.why)
@@ -158,12 +158,12 @@ def _nearest_named(q: Quantity) -> int:
     return q.position
 
 
-def _references_by_name(derivation: Derivation, quantity: Quantity) -> bool:
+def references_by_name(derivation: Derivation, quantity: Quantity) -> bool:
     line = derivation._by_quantity.get(id(quantity))
     return line is not None and line.name.startswith("δ")
 
 
-def _gradient(derivation: Derivation, quantity: Quantity, cache: dict) -> Expr:
+def gradient_formula(derivation: Derivation, quantity: Quantity, cache: dict) -> Expr:
     """∂loss/∂quantity as a formula in named quantities and the δ symbols."""
     if quantity is derivation.graph.output:
         return derivation.output_gradient
@@ -171,10 +171,10 @@ def _gradient(derivation: Derivation, quantity: Quantity, cache: dict) -> Expr:
         return cache[id(quantity)]
     total: Expr | None = None
     for consumer, argnum in quantity.consumers:
-        if _references_by_name(derivation, consumer):
+        if references_by_name(derivation, consumer):
             upstream: Expr = Sym(f"g:{consumer.symbol}")
         else:
-            upstream = _gradient(derivation, consumer, cache)
+            upstream = gradient_formula(derivation, consumer, cache)
         term = _summed_to_shape(derivation, step_formula(derivation.graph, consumer, argnum, upstream), quantity)
         total = term if total is None else total + term
     result = simplify(total if total is not None else Num(0.0))
@@ -217,7 +217,7 @@ def _note(items: list, item: str) -> None:
 def _summed_to_shape(derivation: Derivation, term: Expr, quantity: Quantity) -> Expr:
     """Sum a term over the axes along which the quantity was broadcast (a bias over a batch)."""
     try:
-        shape = np.shape(evaluate(term, _environment(derivation)))
+        shape = np.shape(evaluate(term, environment(derivation)))
     except (KeyError, ValueError, TypeError):
         return term
     target = quantity.shape
@@ -234,7 +234,7 @@ def _summed_to_shape(derivation: Derivation, term: Expr, quantity: Quantity) -> 
     return Structural("sum_broadcast", term, text, latex, total)
 
 
-def _environment(derivation: Derivation) -> dict[str, Any]:
+def environment(derivation: Derivation) -> dict[str, Any]:
     if derivation.env is not None:
         return dict(derivation.env)
     env = derivation.graph.values()
@@ -258,7 +258,7 @@ def inline(derivation: Derivation) -> None:
 
 def tidy(derivation: Derivation, expr: Expr) -> Expr:
     """``expr`` in its readable form (symbolic/readable.py), checked on the derivation's values."""
-    reading = readable(expr, _environment(derivation), derivation.facts, derivation.tolerance, derivation.names())
+    reading = readable(expr, environment(derivation), derivation.facts, derivation.tolerance, derivation.names())
     if reading.assumptions:  # a form that rests on a fact is shown only where the fact is stated
         return expr
     derivation.extra_values.update(reading.values)
@@ -274,7 +274,7 @@ def make_readable(derivation: Derivation, line: Line) -> None:
     if not line.ok:
         return
     reading = readable(
-        line.formula, _environment(derivation), derivation.facts, derivation.tolerance, derivation.names()
+        line.formula, environment(derivation), derivation.facts, derivation.tolerance, derivation.names()
     )
     if reading.expr is line.formula:
         return
@@ -292,7 +292,7 @@ def check_line(derivation: Derivation, line: Line) -> None:
     engine = derivation._engine[id(line.quantity)]
     line.engine, line.problem, line.value = engine, None, None
     try:
-        value = np.asarray(evaluate(line.formula, _environment(derivation)), dtype=np.float64)
+        value = np.asarray(evaluate(line.formula, environment(derivation)), dtype=np.float64)
         value = np.broadcast_to(value, line.shape) if value.shape != line.shape else value
     except (KeyError, ValueError, TypeError) as error:
         line.problem = f"could not evaluate the formula: {error}"

@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 
 from ..symbolic import FUNCTIONS, Apply, Binary, Expr, Neg, Num, Structural, Sym, Transpose, evaluate, simplify
-from .derive import Derivation, _environment, check_line
+from .derive import Derivation, check_line, environment
 from .graph import Quantity
 
 LAYOUTS = ("row", "column")
@@ -68,7 +68,7 @@ def relayout(derivation: Derivation, layout: str) -> Derivation:
         raise ValueError(f"explain: layout must be 'row' or 'column', got {layout!r}")
     if (derivation.layout or evident_layout(derivation) or layout_of(derivation)) == layout:
         return derivation  # written so already: the layout its header names, else its products
-    env = _environment(derivation)
+    env = environment(derivation)
     flip = _flipper(layout)
     other = Derivation(derivation.graph, derivation.loss_name, derivation.tolerance)
     other.layout = layout

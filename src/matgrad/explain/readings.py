@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 
 from ..symbolic import Expr, Num, Structural, Sym, bind, evaluate, simplify, substitute
-from .derive import Derivation, Line, _environment, _gradient, _references_by_name, tidy
+from .derive import Derivation, Line, environment, gradient_formula, references_by_name, tidy
 from .graph import Quantity
 
 
@@ -52,12 +52,12 @@ def differential(derivation: Derivation, line: Line, seed: int = 0) -> Different
     for consumer, moved in _path_terms(derivation, quantity, Sym(d_symbol)):
         if consumer is derivation.graph.output:
             upstream: Expr = derivation.output_gradient
-        elif _references_by_name(derivation, consumer):
+        elif references_by_name(derivation, consumer):
             upstream = Sym(f"g:{consumer.symbol}")
         else:
-            upstream = tidy(derivation, _gradient(derivation, consumer, {}))
+            upstream = tidy(derivation, gradient_formula(derivation, consumer, {}))
         terms.append((upstream, moved))
-    env = _environment(derivation)
+    env = environment(derivation)
     env[d_symbol] = np.random.default_rng(seed).standard_normal(quantity.shape)
     try:
         lhs = sum(float(np.sum(np.asarray(evaluate(g, env)) * np.asarray(evaluate(m, env)))) for g, m in terms)
@@ -75,10 +75,10 @@ def index_reading(derivation: Derivation, line: Line, text: Any) -> str:
     for consumer, argnum in line.quantity.consumers:
         notation = consumer.prim.notation
         template = notation.index[min(argnum, len(notation.index) - 1)]
-        if _references_by_name(derivation, consumer):
+        if references_by_name(derivation, consumer):
             upstream: Expr = Sym(f"g:{consumer.symbol}")
         else:
-            upstream = tidy(derivation, _gradient(derivation, consumer, {}))
+            upstream = tidy(derivation, gradient_formula(derivation, consumer, {}))
         if notation.derivatives:
             parts.append(_elementwise_index(derivation, line, consumer, argnum, upstream, text))
             continue
@@ -106,7 +106,7 @@ def _elementwise_index(
     matrix = len(line.shape) == 2 and min(line.shape) > 1
     summed, free, kronecker = ("ij", "kl", "δ_ik δ_jl") if matrix else ("j", "k", "δ_jk")
 
-    env = _environment(derivation)
+    env = environment(derivation)
 
     def component(expr: Expr, index: str) -> str:
         number = _spread_number(expr, env)  # the g of a sum is one number copied to every entry

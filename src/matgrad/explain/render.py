@@ -11,7 +11,7 @@ from ..symbolic import Expr, Num, Sym, latex_name, render
 from ..symbolic.expr import children
 from ..symbolic.render import scalar_test
 from . import readings
-from .derive import Derivation, Line, _environment
+from .derive import Derivation, Line, environment
 
 NOTATIONS = ("jacobian", "index", "differential")
 TITLES = {
@@ -22,7 +22,7 @@ TITLES = {
 
 
 def _scalar_test(derivation: Derivation) -> Any:
-    return scalar_test(_environment(derivation))
+    return scalar_test(environment(derivation))
 
 
 def formula_text(derivation: Derivation, expr: Expr, latex: bool = False, names: dict[str, str] | None = None) -> str:

@@ -23,7 +23,7 @@ from ..symbolic.operator import operator
 from ..symbolic.readable import readable
 from ..tensor import Tensor
 from .api import Explanation, explain
-from .derive import UPSTREAM, Derivation, _environment
+from .derive import UPSTREAM, Derivation, environment
 
 LAYOUTS = ("numerator", "denominator")
 
@@ -73,7 +73,7 @@ def _jacobian_line(derivation: Derivation, line, output: Tensor, layout: str) ->
     ])
     shape = (m, n) if layout == "numerator" else (n, m)
     name = f"∂f/∂{quantity.name}"
-    env = _environment(derivation)
+    env = environment(derivation)
     column = output.ndim == 1 or output.shape[-1] == 1
     transposed = operator(line.derived or line.formula, UPSTREAM, env, column)
     x_column = quantity.tensor.ndim == 1 or quantity.shape[-1] == 1
