@@ -145,7 +145,7 @@ def _close(word: str, candidates: Sequence[str]) -> str | None:
     return matches[0] if matches else None
 
 
-def _choice(names: Sequence[str], refused: dict[str, str] | None = None) -> Any:
+def choice_type(names: Sequence[str], refused: dict[str, str] | None = None) -> Any:
     """An argparse type accepting one of ``names``; a refused name gets its reason, a typo a suggestion."""
 
     def check(text: str) -> str:
@@ -310,14 +310,14 @@ def _bad_combination(args: argparse.Namespace) -> str | None:
     return None
 
 
-def _add_command(commands: Any, name: str, about: str, **kwargs: Any) -> argparse.ArgumentParser:
+def add_command(commands: Any, name: str, about: str, **kwargs: Any) -> argparse.ArgumentParser:
     """A command with its one-line ``about`` in the top-level help and as its own description."""
     kwargs.setdefault("description", about)
     return commands.add_parser(name, help=about, **kwargs)
 
 
 def _add_train(commands: Any) -> None:
-    p = _add_command(commands, "train", "train a network (default: 64-30-10 sigmoid, SGD, digits)",
+    p = add_command(commands, "train", "train a network (default: 64-30-10 sigmoid, SGD, digits)",
                      description="train a network; with no arguments a 64-30-10 sigmoid network, ½‖a − y‖², "
                                  "SGD (η = 3, minibatches of 10) on scikit-learn's digits, as in Nielsen's book")
     p.add_argument("--data", type=_data_name, default="digits", metavar="NAME",
@@ -325,14 +325,14 @@ def _add_train(commands: Any) -> None:
     p.add_argument("--data-dir", type=Path, metavar="FOLDER",
                    help="folder of MNIST-format IDX files (needed by --data mnist)")
     p.add_argument("--layers", type=_int_list, help="layer sizes, e.g. 64,30,10 (default: inputs,30,classes)")
-    p.add_argument("--activation", type=_choice(HIDDEN_ACTIVATIONS, REFUSED_HIDDEN), default="sigmoid",
+    p.add_argument("--activation", type=choice_type(HIDDEN_ACTIVATIONS, REFUSED_HIDDEN), default="sigmoid",
                    metavar="NAME", help=f"hidden activation: {', '.join(HIDDEN_ACTIVATIONS)}")
-    p.add_argument("--output-activation", type=_choice(OUTPUT_ACTIVATIONS), metavar="NAME",
+    p.add_argument("--output-activation", type=choice_type(OUTPUT_ACTIVATIONS), metavar="NAME",
                    help=f"{', '.join(OUTPUT_ACTIVATIONS)} (default: sigmoid with --loss mse, none (logits) "
                         "otherwise)")
     p.add_argument("--loss", default="mse", choices=["mse", "cross-entropy", "bce"],
                    help="mse: ½‖a − y‖²; cross-entropy: softmax of the logits; bce: one sigmoid output")
-    p.add_argument("--init", type=_choice(INITS), metavar="NAME",
+    p.add_argument("--init", type=choice_type(INITS), metavar="NAME",
                    help=f"{', '.join(INITS)} (default: he for relu and leaky_relu, else glorot)")
     p.add_argument("--l2", type=_non_negative_float, default=0.0, help="λ of the L2 penalty λ/2 ‖W‖² on weights")
     p.add_argument("--l1", type=_non_negative_float, default=0.0, help="λ of the L1 penalty λ ‖W‖₁ on weights")
@@ -371,7 +371,7 @@ def _add_train(commands: Any) -> None:
 
 
 def _add_evaluate(commands: Any) -> None:
-    p = _add_command(commands, "evaluate", "loss and accuracy of a checkpoint on its data")
+    p = add_command(commands, "evaluate", "loss and accuracy of a checkpoint on its data")
     p.add_argument("checkpoint", type=Path, help="a model.npz written by matgrad train (or mg.save with its loss)")
     p.add_argument("--data", type=_data_name, metavar="NAME",
                    help="data set to evaluate on (default: the one it was trained on)")
@@ -379,7 +379,7 @@ def _add_evaluate(commands: Any) -> None:
 
 
 def _add_predict(commands: Any) -> None:
-    p = _add_command(commands, "predict", "class predictions and probabilities of a checkpoint")
+    p = add_command(commands, "predict", "class predictions and probabilities of a checkpoint")
     p.add_argument("checkpoint", type=Path, help="a model.npz written by matgrad train")
     p.add_argument("--input", type=Path,
                    help="CSV file of feature rows, no header, no label (default: the test split of its data, "
@@ -391,7 +391,7 @@ def _add_predict(commands: Any) -> None:
 
 
 def _add_explain(commands: Any) -> None:
-    p = _add_command(commands, "explain", "a gradient written out as matrix calculus, each line checked")
+    p = add_command(commands, "explain", "a gradient written out as matrix calculus, each line checked")
     p.add_argument(
         "formula", nargs="?",
         help='e.g. "0.5*sum((sigmoid(W@h+b)-y)**2)" (default: a 4-3-2 sigmoid network, C = ½‖a² − y‖²)',
@@ -455,7 +455,7 @@ def _add_constraints(p: argparse.ArgumentParser) -> None:
 
 
 def _add_check(commands: Any) -> None:
-    p = _add_command(commands, "check", "is a hand-derived gradient right? if not, what went wrong",
+    p = add_command(commands, "check", "is a hand-derived gradient right? if not, what went wrong",
                      description="is a gradient derived by hand right? if not, how did it go wrong? exit status: "
                                  "0 the claim is right, 1 it is wrong (the diagnosis says how), 2 it could not be "
                                  "checked (bad input), in one line")
@@ -478,7 +478,7 @@ def _add_check(commands: Any) -> None:
 
 
 def _add_demo(commands: Any) -> None:
-    p = _add_command(commands, "demo", "a network's gradient by matgrad and by the δ equations",
+    p = add_command(commands, "demo", "a network's gradient by matgrad and by the δ equations",
                      description="a small sigmoid network's gradient (z = Wx + b) by matgrad and by the δ "
                                  "equations, gradchecked; exit status 1 if they disagree")
     p.add_argument("--sizes", type=_three_sizes, default="4,3,2", help="layer sizes n_in,n_hidden,n_out")
@@ -486,7 +486,7 @@ def _add_demo(commands: Any) -> None:
 
 
 def _add_plot(commands: Any) -> None:
-    p = _add_command(commands, "plot", "pictures: cost surface, graph, training curves, boundary",
+    p = add_command(commands, "plot", "pictures: cost surface, graph, training curves, boundary",
                      description="pictures: cost surface, computation graph, training curves, decision regions")
     pictures = p.add_subparsers(dest="picture", required=True, metavar="PICTURE")
     about = {

@@ -183,7 +183,7 @@ def explain(
     if isinstance(target, Tensor):
         output, title = target, "matgrad explain"
     elif hasattr(target, "parameters") and hasattr(target, "forward"):
-        output, title = _network(target, loss, x, y, given)
+        output, title = recorded_network(target, loss, x, y, given)
         if penalty is not None:
             output = output + penalty(target)
     elif callable(target):
@@ -232,7 +232,9 @@ def _function(f: Callable, args: tuple, names: dict[int, str]) -> tuple[Tensor, 
     return output, f"matgrad explain: {getattr(f, '__name__', 'f')}({', '.join(names[id(t)] for t in tensors)})"
 
 
-def _network(net: Any, loss: Callable | None, x: Any, y: Any, names: dict[int, str]) -> tuple[Tensor, str]:
+def recorded_network(net: Any, loss: Callable | None, x: Any, y: Any, names: dict[int, str]) -> tuple[Tensor, str]:
+    """Run ``net`` on ``x`` recording a graph whose nodes carry the names the derivation uses
+    (x, zˡ, aˡ, Wˡ, bˡ, y): the loss Tensor and a title; ``names`` receives the names by id."""
     if loss is None or x is None or y is None:
         raise ValueError("explain: a network needs loss=, x= and y=")
     layers = getattr(net, "layers", net)

@@ -21,9 +21,9 @@ _OUTPUTS = {  # loss class → what the network's outputs are, and how predict r
 
 def add_export(commands: Any) -> None:
     """The ``export`` command's parser (called by ``matgrad.cli.parser``)."""
-    from ..cli import _add_command, _choice
+    from ..cli import add_command, choice_type
 
-    p = _add_command(
+    p = add_command(
         commands, "export", "a checkpoint as an ONNX model or a PyTorch state_dict",
         description="write a trained MLP for onnxruntime or PyTorch. The exported network takes the raw feature "
                     "rows that matgrad predict takes (a --standardize run's statistics are folded into the first "
@@ -33,7 +33,7 @@ def add_export(commands: Any) -> None:
                     "log_softmax, identity; dropout is left out (inference).",
     )
     p.add_argument("checkpoint", type=Path, help="a model.npz written by matgrad train (or mg.save)")
-    p.add_argument("--to", required=True, type=_choice(TARGETS), metavar="FORMAT",
+    p.add_argument("--to", required=True, type=choice_type(TARGETS), metavar="FORMAT",
                    help='onnx: an ONNX graph, opset 17, batch dimension free (needs pip install "matgrad[export]"); '
                         "torch: the state_dict of an nn.Sequential, saved with torch.save (needs torch)")
     p.add_argument("--out", required=True, type=Path, metavar="FILE", help="the file to write, e.g. model.onnx")

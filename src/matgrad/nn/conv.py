@@ -6,7 +6,7 @@ from typing import Any
 
 import numpy as np
 
-from ..primitives.convolution import _padding, conv2d
+from ..primitives.convolution import conv2d, padding_pairs
 from ..primitives.shape import reshape
 from ..tensor import Tensor
 from . import init as initializers
@@ -73,7 +73,7 @@ class Conv2d(Module):
         self.kernel_size = _pair(kernel_size, "kernel_size")
         self.stride = _pair(stride, "stride")
         self.padding = _as_padding(padding)
-        _padding(self.padding, self.kernel_size, self.stride, (1, 1))  # refuse a bad padding now, not at the first call
+        padding_pairs(self.padding, self.kernel_size, self.stride, (1, 1))  # a bad padding fails now, not at first use
         self.init = init
         weight_init = initializers.get(init)
         generator = as_generator(rng, "Conv2d")

@@ -22,7 +22,7 @@ from typing import Any
 
 import numpy as np
 
-from ..explain.api import _network
+from ..explain.api import recorded_network
 from ..explain.graph import Constant, Graph, Quantity
 from ..reverse import grad_of
 from ..symbolic import render, simplify
@@ -178,7 +178,7 @@ def graph(
     if hasattr(target, "parameters") and hasattr(target, "forward"):
         if loss is None or x is None or y is None:
             raise ValueError("plot.graph: a network is drawn on examples: pass loss=, x= and y=")
-        target, _ = _network(target, loss, x, y, given)  # explain's walk, which names zˡ, aˡ, Wˡ, bˡ
+        target, _ = recorded_network(target, loss, x, y, given)  # explain's walk, which names zˡ, aˡ, Wˡ, bˡ
     if not isinstance(target, Tensor):
         raise TypeError(f"plot.graph: expected a Tensor or an nn network, got {type(target).__name__}")
     if not target.requires_grad:

@@ -676,7 +676,7 @@ def _pair(v: Any, name: str) -> Pair:
     return int(pair[0]), int(pair[1])
 
 
-def _padding(padding: Any, kernel: Sequence[int], stride: Pair, dilation: Pair) -> Padding:
+def padding_pairs(padding: Any, kernel: Sequence[int], stride: Pair, dilation: Pair) -> Padding:
     """An int, a pair (per axis, both sides), ((top, bottom), (left, right)), 'valid' or 'same'."""
     if isinstance(padding, str):
         if padding == "valid":
@@ -706,7 +706,7 @@ def conv2d(x: Any, w: Any, stride: Any = 1, padding: Any = 0, dilation: Any = 1)
     x, w = as_array(x), as_array(w)
     w_shape = shape_of(w)
     kernel = w_shape[2:] if len(w_shape) == 4 else (1, 1)
-    return _conv2d(x, w, stride=stride, padding=_padding(padding, kernel, stride, dilation), dilation=dilation)
+    return _conv2d(x, w, stride=stride, padding=padding_pairs(padding, kernel, stride, dilation), dilation=dilation)
 
 
 register(_convolve, _correlate, _convolve2d, _correlate2d, _conv2d, im2col, col2im)
