@@ -189,3 +189,34 @@ def test_fit_refuses_it_with_a_hint():
     with pytest.raises(TypeError, match="residuals its closure returns.*LBFGS"):
         train = (rng.standard_normal((8, 2)), rng.integers(0, 2, 8))
         mg.fit(model, nn.CrossEntropyLoss(), GaussNewton(model.parameters()), train, epochs=1, verbose=0)
+
+
+def test_the_jacobian_by_columns_equals_the_one_by_rows_and_is_taken_when_residuals_outnumber_weights(monkeypatch):
+    from matgrad.optim import gauss_newton
+    from matgrad.optim.newton import jacobian_columns, jacobian_rows
+
+    X = rng.standard_normal((7, 3))
+    W = mg.tensor(rng.standard_normal((3, 2)), requires_grad=True)
+    b = mg.tensor(rng.standard_normal(2), requires_grad=True)
+    r = mg.tanh(X @ W + b) * mg.exp(b)
+    by_rows, by_columns = jacobian_rows(r, [W, b]), jacobian_columns(r, [W, b])
+    assert by_rows.shape == (14, 8)
+    np.testing.assert_allclose(by_columns, by_rows, rtol=1e-12, atol=1e-14)
+    step, flat = 1e-6, np.concatenate([W.data.ravel(), b.data])
+
+    def residuals_at(v):
+        return np.tanh(X @ v[:6].reshape(3, 2) + v[6:]).ravel() * np.tile(np.exp(v[6:]), 7)
+
+    differences = [residuals_at(flat + step * e) - residuals_at(flat - step * e) for e in np.eye(8)]
+    numeric = np.stack(differences, axis=1) / (2 * step)
+    np.testing.assert_allclose(by_rows, numeric, rtol=1e-6, atol=1e-8)
+
+    used = []
+    for name in ("jacobian_rows", "jacobian_columns"):
+        original = getattr(gauss_newton, name)
+        monkeypatch.setattr(gauss_newton, name, lambda *a, _f=original, _n=name: used.append(_n) or _f(*a))
+    t, y = exponential_data(0.05)  # 40 residuals, 3 weights: forward
+    run([mg.tensor(np.array(v), requires_grad=True) for v in (1.0, -0.5, 0.0)], exponential_residuals(t, y), 2)
+    x = mg.tensor(np.array([-1.2, 1.0]), requires_grad=True)  # 2 residuals, 2 weights: reverse
+    run([x], rosenbrock_residuals, 1)
+    assert used == ["jacobian_columns", "jacobian_columns", "jacobian_rows"]

@@ -2,7 +2,8 @@
 
 The closure returns the residuals ``r`` (a Tensor of any shape, computed from the parameters; it
 need not call ``backward``).  With x all parameters as one vector and ``J = ∂r/∂x`` (m × n, its
-rows from one batched reverse sweep over the recorded residuals), the gradient of F is ``g = Jᵀr``
+rows from one batched reverse sweep over the recorded residuals, or its columns from one batched
+forward sweep when there are more residuals than parameters), the gradient of F is ``g = Jᵀr``
 and Gauss-Newton replaces the Hessian ``JᵀJ + Σᵢ rᵢ ∇²rᵢ`` by its first part, ``JᵀJ``: exact for
 linear residuals, close near a small-residual fit, and never needing a second derivative::
 
@@ -35,7 +36,7 @@ from ..tensor import Tensor
 from . import _checks as check
 from ._checks import StateDict
 from .lbfgs import FlatParams, check_closure
-from .newton import jacobian_rows
+from .newton import jacobian_columns, jacobian_rows
 from .optimizers import Optimizer
 
 _MAX_TRIES = 30  # refused Levenberg-Marquardt steps in one iteration before it gives up (x unchanged)
@@ -81,7 +82,7 @@ class GaussNewton(Optimizer):
         with enable_grad():
             first = closure()
         r = self._residuals(first)
-        J = jacobian_rows(first, self.params).astype(self._flat.dtype, copy=False)
+        J = self._jacobian(first)
         self.func_evals += 1
         self.jacobian_evals += 1
         self.step_count += 1
@@ -125,6 +126,12 @@ class GaussNewton(Optimizer):
             self.nu *= 2
         self._flat.set(x0)  # no decrease found: stay, with the damping this step started from
         self.lam, self.nu = lam, nu
+
+    def _jacobian(self, residuals: Tensor) -> np.ndarray:
+        """J, m × n: by rows (reverse, one sweep per residual, batched) when m ≤ n, else by columns
+        (forward, one tangent per parameter entry): a fit of many residuals never forms an m × m basis."""
+        jacobian = jacobian_rows if residuals.size <= self._flat.size else jacobian_columns
+        return jacobian(residuals, self.params).astype(self._flat.dtype, copy=False)
 
     def _residuals(self, result: Any) -> np.ndarray:
         if not isinstance(result, Tensor):
