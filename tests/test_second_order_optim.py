@@ -36,8 +36,8 @@ def rosenbrock(x):
     return (1 - x[0]) ** 2 + 100 * (x[1] - x[0] ** 2) ** 2
 
 
-def rosen_run(dtype=np.float64, **settings):
-    x = mg.tensor(np.array([-1.5, 2.0], dtype=dtype), requires_grad=True)
+def rosen_run(dtype=np.float64, start=(-1.5, 2.0), **settings):
+    x = mg.tensor(np.array(start, dtype=dtype), requires_grad=True)
     opt = LBFGS([x], **settings)
 
     def closure():
@@ -257,16 +257,7 @@ def test_lbfgs_arguments_are_checked():
 
 
 def test_converged_start_takes_no_step():
-    x = mg.tensor(np.array([1.0, 1.0]), requires_grad=True)
-    opt = LBFGS([x], line_search_fn="strong_wolfe")
-
-    def closure():
-        opt.zero_grad()
-        loss = rosenbrock(x)
-        loss.backward()
-        return loss
-
-    opt.step(closure)
+    x, opt, _ = rosen_run(start=(1.0, 1.0), line_search_fn="strong_wolfe")
     assert opt.n_iter == 0 and opt.func_evals == 1
     np.testing.assert_array_equal(x.data, [1.0, 1.0])
 
